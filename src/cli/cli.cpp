@@ -1,0 +1,144 @@
+// The only translation unit that includes CLI11: argv -> option structs -> app call.
+
+#include "cli/cli.hpp"
+
+#include <iostream>
+#include <map>
+
+#include <CLI/CLI.hpp>
+
+#include "app/commands.hpp"
+#include "app/exit_codes.hpp"
+
+namespace gpumod::cli {
+namespace {
+
+constexpr const char* k_description =
+    "gpumod plans, runs and benchmarks local LLMs served by llama.cpp's llama-server on your\n"
+    "own NVIDIA GPU, so you can tell whether model B is a viable swap-in for model A.\n";
+
+constexpr const char* k_footer = R"(
+Examples:
+  gpumod doctor                      check that llama-server, python3+pytest, NVML and the
+                                     database are usable, and how to fix what is not
+  gpumod status --json               GPUs, memory in use and free, driver version
+  gpumod dev make-model tiny.gguf    write a tiny model llama-server can load
+  gpumod dev smoke                   start a real llama-server on a tiny model and chat with it
+
+Environment:
+  GPUMOD_DB             database path (overridden by --db)
+  GPUMOD_LLAMA_SERVER   path to a runnable llama-server
+  GPUMOD_NVML_LIBRARY   NVML library to load instead of libnvidia-ml.so.1
+  XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_CACHE_HOME   where state, config and downloads live
+)";
+
+void add_global_options(CLI::App& cmd, app::GlobalOptions& global)
+{
+    cmd.add_option("--db", global.db_path, "SQLite database to use (default: $GPUMOD_DB, then "
+                                           "$XDG_DATA_HOME/gpumod/gpumod.db)");
+}
+
+void add_json_flag(CLI::App& cmd, app::GlobalOptions& global)
+{
+    cmd.add_flag("--json", global.json, "print machine-readable JSON on stdout");
+}
+
+} // namespace
+
+int run(int argc, char** argv)
+{
+    CLI::App cli(k_description, "gpumod");
+    cli.footer(k_footer);
+    cli.require_subcommand(1);
+    cli.set_version_flag("--version", std::string("gpumod ") + "see: gpumod version");
+
+    app::GlobalOptions global;
+    add_global_options(cli, global);
+
+    int exit_code = app::k_exit_ok;
+    auto& out = std::cout;
+    auto& err = std::cerr;
+
+    auto* version = cli.add_subcommand("version", "print version, git commit and build type");
+    add_json_flag(*version, global);
+    version->callback([&] { exit_code = app::cmd_version(global, out, err); });
+
+    auto* status = cli.add_subcommand("status", "show GPUs (via NVML): name, memory, driver");
+    add_json_flag(*status, global);
+    status->callback([&] { exit_code = app::cmd_status(global, out, err); });
+
+    auto* doctor = cli.add_subcommand(
+        "doctor", "check what gpumod needs (llama-server, python3 + pytest, bubblewrap, NVML, "
+                  "database) and say how to fix what is missing; exits 1 when a required "
+                  "check fails");
+    add_json_flag(*doctor, global);
+    doctor->callback([&] { exit_code = app::cmd_doctor(global, out, err); });
+
+    auto* dev = cli.add_subcommand("dev", "tools for tests and demos");
+    dev->require_subcommand(1);
+
+    app::MakeModelOptions make_model;
+    std::string kind_name = "scripted";
+    auto* make = dev->add_subcommand(
+        "make-model",
+        "write a tiny GGUF model that llama-server loads (the file is written atomically)");
+    make->add_option("output", make_model.output, "path of the .gguf file to write")->required();
+    make->add_option("--kind", kind_name,
+                     "scripted: every chat reply is --reasoning then --reply; "
+                     "random: random weights (pair with a grammar for long scripted replies); "
+                     "mtp: Qwen3.5-style model with an MTP block for --spec-type draft-mtp")
+        ->check(CLI::IsMember({"scripted", "random", "mtp"}))
+        ->capture_default_str();
+    make->add_option("--reasoning", make_model.reasoning,
+                     "reasoning_content of the scripted reply")
+        ->capture_default_str();
+    make->add_option("--reply", make_model.reply, "content of the scripted reply")
+        ->capture_default_str();
+    make->add_option("--n-ctx", make_model.context_length,
+                     "training context the model declares (llama-server caps slots at it)")
+        ->check(CLI::Range(256U, 1U << 24U))
+        ->capture_default_str();
+    make->add_option("--seed", make_model.seed, "seed for the random weights")->capture_default_str();
+    make->add_flag("--force", make_model.force, "overwrite an existing file");
+    add_json_flag(*make, global);
+    make->callback([&] {
+        static const std::map<std::string, app::TinyModelKind> kinds{
+            {"scripted", app::TinyModelKind::scripted},
+            {"random", app::TinyModelKind::random},
+            {"mtp", app::TinyModelKind::mtp}};
+        make_model.kind = kinds.at(kind_name);
+        exit_code = app::cmd_make_model(global, make_model, out, err);
+    });
+
+    app::SmokeOptions smoke;
+    auto* smoke_cmd = dev->add_subcommand(
+        "smoke", "start a real llama-server on a tiny scripted model, chat with it through "
+                 "gpumod's HTTP client, print the reply and timings, stop it");
+    smoke_cmd->add_option("--model", smoke.model, "GGUF model to serve (default: a generated one)");
+    smoke_cmd->add_option("--prompt", smoke.prompt, "user message to send")->capture_default_str();
+    smoke_cmd->add_option("--work-dir", smoke.work_dir,
+                          "where to put the model and server log (default: a temporary dir)");
+    smoke_cmd->add_option("--timeout", smoke.startup_timeout_s,
+                          "seconds to wait for llama-server to become healthy")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    add_json_flag(*smoke_cmd, global);
+    smoke_cmd->callback([&] { exit_code = app::cmd_smoke(global, smoke, out, err); });
+
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return cli.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return cli.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return cli.exit(e);
+    } catch (const CLI::ParseError& e) {
+        cli.exit(e);
+        err << "Run 'gpumod --help' (or 'gpumod SUBCOMMAND --help') to see what is accepted.\n";
+        return app::k_exit_usage;
+    }
+    return exit_code;
+}
+
+} // namespace gpumod::cli
