@@ -6,9 +6,11 @@
 #include <map>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "app/commands.hpp"
 #include "app/exit_codes.hpp"
+#include "core/base/build_info.hpp"
 
 namespace gpumod::cli {
 namespace {
@@ -50,7 +52,8 @@ int run(int argc, char** argv)
     CLI::App cli(k_description, "gpumod");
     cli.footer(k_footer);
     cli.require_subcommand(1);
-    cli.set_version_flag("--version", std::string("gpumod ") + "see: gpumod version");
+    cli.set_version_flag("--version", fmt::format("gpumod {} (commit {}, {} build)", build_info::k_version,
+                                                 build_info::k_git_commit, build_info::k_build_type));
 
     app::GlobalOptions global;
     add_global_options(cli, global);

@@ -49,24 +49,35 @@ struct SpawnOptions
     std::optional<std::filesystem::path> cwd;
     OutputTarget stdout_target;
     OutputTarget stderr_target;
-    bool stdin_null = true;       ///< stdin from /dev/null
-    bool die_with_parent = true;  ///< PR_SET_PDEATHSIG(SIGKILL) in the child
+    bool stdin_null = true; ///< stdin from /dev/null
+    /// PR_SET_PDEATHSIG(SIGKILL) in the child. The kernel fires it when the *thread* that
+    /// called spawn() ends, so spawn long-lived children from a long-lived thread.
+    bool die_with_parent = true;
 };
 
 /// How a child ended.
 struct ExitStatus
 {
-    bool exited = false;  ///< ended by exit(); otherwise by a signal
-    int code = 0;         ///< exit code when `exited`, signal number otherwise
+    bool exited = false; ///< ended by exit(); otherwise by a signal
+    int code = 0;        ///< exit code when `exited`, signal number otherwise
     [[nodiscard]] bool success() const { return exited && code == 0; }
     [[nodiscard]] std::string describe() const;
 };
 
+/// Both piped streams of a child, read together (see ChildProcess::read_all_output).
+struct CapturedOutput
+{
+    std::string out;
+    std::string err;
+    bool eof = false; ///< both streams reached EOF; false when the timeout came first
+};
+
 /// A running (or finished, not yet dropped) child. Destroying it kills the whole group
 /// (TERM, short grace, KILL) and reaps the child, so no child outlives its handle unnoticed.
+/// Not thread-safe: one thread owns a ChildProcess at a time.
 class ChildProcess
 {
-public:
+  public:
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
     ChildProcess(ChildProcess&&) noexcept;
@@ -88,8 +99,9 @@ public:
     /// Sends `signal` to the whole process group. Fails when the group is already gone.
     Status signal_group(int signal);
 
-    /// TERM to the group, wait up to `grace`, then KILL to the group; reaps the child and
-    /// waits (bounded) until no process of the group is left.
+    /// TERM to the group, wait up to `grace` for the group to exit, then KILL to the group;
+    /// reaps the child and waits (bounded) until no process of the group is left. Also cleans
+    /// up group members left behind by a child that was already reaped.
     ExitStatus stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
     /// Reads whatever is available from a piped stream (blocking up to `timeout` for the
@@ -99,11 +111,21 @@ public:
 
     /// Reads a piped stream until EOF (bounded by `timeout`).
     std::string read_all_stdout(std::chrono::milliseconds timeout);
+    std::string read_all_stderr(std::chrono::milliseconds timeout);
+
+    /// Reads both piped streams at once until both reach EOF (bounded by `timeout`). Use this,
+    /// not the single-stream readers, when both are pipes: a child that fills the pipe the
+    /// parent is not reading blocks forever otherwise.
+    CapturedOutput read_all_output(std::chrono::milliseconds timeout);
+
+    /// True once a piped stream has reached EOF (or was never a pipe).
+    [[nodiscard]] bool stdout_eof() const;
+    [[nodiscard]] bool stderr_eof() const;
 
     struct State;
     explicit ChildProcess(std::unique_ptr<State> state);
 
-private:
+  private:
     std::unique_ptr<State> m_state;
 };
 
@@ -111,11 +133,13 @@ private:
 /// executed; an exec failure is reported through a CLOEXEC pipe, never as a zombie.
 Result<ChildProcess> spawn(const SpawnOptions& options);
 
-/// True while any process is a member of process group `pgid`.
+/// True while any process other than a zombie is a member of process group `pgid`. Zombies
+/// do not count: in a container, PID 1 may never reap orphans that were re-parented to it.
 bool process_group_alive(int pgid);
 
 /// Runs a command to completion, capturing stdout and stderr (for short helper commands
-/// such as `llama-server --version`). Kills the group after `timeout`.
+/// such as `llama-server --version`). Kills the group after `timeout`. Output is read until
+/// EOF, so a background grandchild that keeps the pipes open counts against the timeout.
 struct CommandOutput
 {
     ExitStatus status;

@@ -1,0 +1,103 @@
+#include "adapters/http/openai_client.hpp"
+
+#include <fmt/format.h>
+
+#include "adapters/posix/clock.hpp"
+#include "core/openai/chat_codec.hpp"
+#include "core/openai/sse_decoder.hpp"
+
+namespace gpumod::http {
+namespace {
+
+constexpr const char* k_chat_path = "/v1/chat/completions";
+
+std::chrono::microseconds since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(posix::monotonic_now() - start);
+}
+
+} // namespace
+
+Result<ChatExchange> chat(HttpClient& client, openai::ChatRequest request)
+{
+    request.stream = false;
+    const auto start = posix::monotonic_now();
+    auto response = client.post_json(k_chat_path, openai::encode_chat_request(request));
+    if (!response) {
+        return tl::unexpected(response.error());
+    }
+    ChatExchange exchange;
+    exchange.total_time = since(start);
+    if (response->status < 200 || response->status >= 300) {
+        return tl::unexpected(openai::decode_error_response(response->status, response->body)
+                                  .with_context(fmt::format("POST {}{}", client.base_url(),
+                                                            k_chat_path)));
+    }
+    auto completion = openai::decode_chat_completion(response->body);
+    if (!completion) {
+        return tl::unexpected(completion.error().with_context(
+            fmt::format("reply of {}{}", client.base_url(), k_chat_path)));
+    }
+    exchange.completion = std::move(*completion);
+    return exchange;
+}
+
+Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest request)
+{
+    request.stream = true;
+    openai::SseDecoder decoder;
+    openai::ChatAccumulator accumulator;
+    std::optional<Error> stream_error;
+    std::string error_body; // a non-2xx answer arrives through the sink too
+    ChatExchange exchange;
+    bool saw_done = false;
+    const auto start = posix::monotonic_now();
+
+    auto sink = [&](std::string_view bytes) {
+        if (error_body.size() < 65536) {
+            error_body.append(bytes.substr(0, 65536 - error_body.size()));
+        }
+        for (const auto& event : decoder.feed(bytes)) {
+            if (event.done) {
+                saw_done = true;
+                continue;
+            }
+            auto chunk = openai::decode_chat_chunk(event.data);
+            if (!chunk) {
+                stream_error = chunk.error();
+                return false;
+            }
+            const bool has_token = !chunk->content.empty() ||
+                                   (chunk->reasoning_content && !chunk->reasoning_content->empty());
+            if (has_token && !exchange.time_to_first_token) {
+                exchange.time_to_first_token = since(start);
+            }
+            accumulator.add(*chunk);
+        }
+        return true;
+    };
+    auto response = client.post_json_streaming(k_chat_path, openai::encode_chat_request(request),
+                                               sink);
+    exchange.total_time = since(start);
+    const std::string where = fmt::format("streamed POST {}{}", client.base_url(), k_chat_path);
+    if (stream_error) {
+        return tl::unexpected(stream_error->with_context(where));
+    }
+    if (!response) {
+        return tl::unexpected(response.error());
+    }
+    if (response->status < 200 || response->status >= 300) {
+        return tl::unexpected(
+            openai::decode_error_response(response->status, error_body).with_context(where));
+    }
+    if (!accumulator.finished()) {
+        return fail(fmt::format("{}: the stream ended after {} chunks without a finish_reason{}",
+                                where, accumulator.chunk_count(),
+                                saw_done ? " (it did send [DONE])" : ""));
+    }
+    exchange.completion = accumulator.completion();
+    exchange.chunks = accumulator.chunk_count();
+    return exchange;
+}
+
+} // namespace gpumod::http

@@ -1,0 +1,204 @@
+#include "adapters/sqlite/database.hpp"
+
+#include <system_error>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
+namespace gpumod::sqlite {
+namespace {
+
+// Schema history. Never edit a shipped migration: add a new one.
+const std::vector<Migration> k_migrations = {
+    {1, "settings and event log",
+     R"sql(
+CREATE TABLE settings (
+    key           TEXT PRIMARY KEY,
+    value         TEXT NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE events (
+    id     INTEGER PRIMARY KEY,
+    at_ms  INTEGER NOT NULL,
+    kind   TEXT NOT NULL,
+    detail TEXT NOT NULL
+) STRICT;
+CREATE INDEX events_at ON events(at_ms);
+)sql"},
+};
+
+std::string where(const std::filesystem::path& path)
+{
+    return fmt::format("database '{}'", path.string());
+}
+
+} // namespace
+
+const std::vector<Migration>& migrations()
+{
+    return k_migrations;
+}
+
+int latest_schema_version()
+{
+    return k_migrations.empty() ? 0 : k_migrations.back().version;
+}
+
+Result<Database> Database::open(const std::filesystem::path& path)
+{
+    std::error_code ec;
+    const auto parent = path.parent_path();
+    if (!parent.empty()) {
+        std::filesystem::create_directories(parent, ec);
+        if (ec) {
+            return fail(fmt::format("cannot create the directory '{}' for the {}: {}; choose "
+                                    "another path with --db or GPUMOD_DB",
+                                    parent.string(), where(path), ec.message()));
+        }
+    }
+    std::unique_ptr<SQLite::Database> db;
+    try {
+        db = std::make_unique<SQLite::Database>(path.string(),
+                                                SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000);
+        db->exec("PRAGMA foreign_keys=ON");
+        // WAL lets a running benchmark write while `status` reads.
+        const std::string mode = db->execAndGet("PRAGMA journal_mode=WAL").getString();
+        if (mode != "wal") {
+            return fail(fmt::format("{}: cannot switch to WAL journal mode (got '{}'); is it on "
+                                    "a network file system?",
+                                    where(path), mode));
+        }
+        db->exec("PRAGMA synchronous=NORMAL");
+        const int current = db->execAndGet("PRAGMA user_version").getInt();
+        if (current > latest_schema_version()) {
+            return fail(fmt::format("{} has schema version {}, newer than this gpumod knows ({}); "
+                                    "upgrade gpumod or use another database with --db",
+                                    where(path), current, latest_schema_version()));
+        }
+        for (const auto& m : k_migrations) {
+            if (m.version <= current) {
+                continue;
+            }
+            SQLite::Transaction tx(*db);
+            db->exec(m.sql);
+            db->exec(fmt::format("PRAGMA user_version={}", m.version));
+            tx.commit();
+        }
+    } catch (const SQLite::Exception& e) {
+        return fail(fmt::format("cannot open {}: {}; check the file's permissions or choose "
+                                "another path with --db or GPUMOD_DB",
+                                where(path), e.what()));
+    }
+    return Database(path, std::move(db));
+}
+
+Database::Database(std::filesystem::path path, std::unique_ptr<SQLite::Database> db)
+    : m_path(std::move(path)), m_db(std::move(db))
+{
+}
+
+Database::Database(Database&&) noexcept = default;
+Database& Database::operator=(Database&&) noexcept = default;
+Database::~Database() = default;
+
+const std::filesystem::path& Database::path() const
+{
+    return m_path;
+}
+
+int Database::schema_version() const
+{
+    return m_db->execAndGet("PRAGMA user_version").getInt();
+}
+
+std::string Database::journal_mode() const
+{
+    return m_db->execAndGet("PRAGMA journal_mode").getString();
+}
+
+Result<std::optional<std::string>> Database::get_setting(const std::string& key)
+{
+    try {
+        SQLite::Statement q(*m_db, "SELECT value FROM settings WHERE key = ?");
+        q.bind(1, key);
+        if (q.executeStep()) {
+            return std::optional<std::string>(q.getColumn(0).getString());
+        }
+        return std::optional<std::string>();
+    } catch (const SQLite::Exception& e) {
+        return fail(fmt::format("{}: reading setting '{}': {}", where(m_path), key, e.what()));
+    }
+}
+
+Status Database::set_setting(const std::string& key, const std::string& value, int64_t now_ms)
+{
+    try {
+        SQLite::Statement q(*m_db, "INSERT INTO settings(key, value, updated_at_ms) VALUES(?, ?, ?) "
+                                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                                   "updated_at_ms = excluded.updated_at_ms");
+        q.bind(1, key);
+        q.bind(2, value);
+        q.bind(3, now_ms);
+        q.exec();
+        return {};
+    } catch (const SQLite::Exception& e) {
+        return fail(fmt::format("{}: writing setting '{}': {}", where(m_path), key, e.what()));
+    }
+}
+
+Status Database::record_event(int64_t at_ms, const std::string& kind, const std::string& detail)
+{
+    try {
+        SQLite::Statement q(*m_db, "INSERT INTO events(at_ms, kind, detail) VALUES(?, ?, ?)");
+        q.bind(1, at_ms);
+        q.bind(2, kind);
+        q.bind(3, detail);
+        q.exec();
+        return {};
+    } catch (const SQLite::Exception& e) {
+        return fail(fmt::format("{}: recording event '{}': {}", where(m_path), kind, e.what()));
+    }
+}
+
+Result<std::vector<Database::Event>> Database::recent_events(int limit)
+{
+    try {
+        SQLite::Statement q(*m_db, "SELECT id, at_ms, kind, detail FROM events "
+                                   "ORDER BY at_ms DESC, id DESC LIMIT ?");
+        q.bind(1, limit);
+        std::vector<Event> events;
+        while (q.executeStep()) {
+            events.push_back(Event{q.getColumn(0).getInt64(), q.getColumn(1).getInt64(),
+                                   q.getColumn(2).getString(), q.getColumn(3).getString()});
+        }
+        return events;
+    } catch (const SQLite::Exception& e) {
+        return fail(fmt::format("{}: reading events: {}", where(m_path), e.what()));
+    }
+}
+
+Status Database::check_writable()
+{
+    try {
+        SQLite::Transaction tx(*m_db);
+        SQLite::Statement q(*m_db, "INSERT INTO settings(key, value, updated_at_ms) VALUES(?, ?, 0) "
+                                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+        q.bind(1, "doctor.write_check");
+        q.bind(2, "ok");
+        q.exec();
+        const std::string back =
+            m_db->execAndGet("SELECT value FROM settings WHERE key = 'doctor.write_check'")
+                .getString();
+        if (back != "ok") {
+            return fail(fmt::format("{}: wrote 'ok' but read back '{}'", where(m_path), back));
+        }
+        // The transaction rolls back when `tx` goes out of scope without commit.
+        return {};
+    } catch (const SQLite::Exception& e) {
+        return fail(fmt::format("{} is not writable: {}; check permissions and free space, or "
+                                "choose another path with --db or GPUMOD_DB",
+                                where(m_path), e.what()));
+    }
+}
+
+} // namespace gpumod::sqlite
