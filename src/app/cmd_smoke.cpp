@@ -183,6 +183,17 @@ int cmd_smoke(const GlobalOptions& global, const SmokeOptions& options, std::ost
     }
     record["database"] = db_note;
 
+    // A temporary directory is ours to clean up once the run succeeded; on failure it stays,
+    // with the server log, for the user to read.
+    std::string files_note = dir->string();
+    if (!options.work_dir && group_gone) {
+        std::error_code ec;
+        std::filesystem::remove_all(*dir, ec);
+        files_note = ec ? fmt::format("{} (could not remove: {})", dir->string(), ec.message())
+                        : "removed (pass --work-dir DIR to keep the model and server log)";
+    }
+    record["files"] = files_note;
+
     if (global.json) {
         out << record.dump(2) << '\n';
     } else {
@@ -205,7 +216,7 @@ int cmd_smoke(const GlobalOptions& global, const SmokeOptions& options, std::ost
         }
         out << fmt::format("stopped        {}; process group {}\n", stop_status.describe(),
                            group_gone ? "gone" : "STILL ALIVE");
-        out << fmt::format("files          {}\n", dir->string());
+        out << fmt::format("files          {}\n", files_note);
         out << fmt::format("database       {}\n", db_note);
     }
     return group_gone ? k_exit_ok : k_exit_failure;

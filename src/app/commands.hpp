@@ -4,11 +4,13 @@
 // calls one function; each function writes results to `out`, diagnostics to `err`, and
 // returns the process exit code (see exit_codes.hpp).
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gpumod::app {
 
@@ -63,5 +65,45 @@ struct SmokeOptions
 /// through gpumod's HTTP client, prints the reply and timings, stops the server group.
 int cmd_smoke(const GlobalOptions& global, const SmokeOptions& options, std::ostream& out,
               std::ostream& err);
+
+struct GgufInspectOptions
+{
+    std::filesystem::path file; ///< any shard of a split model names the whole model
+    bool tensors = false;       ///< also list every tensor
+    std::size_t max_array_items = 8; ///< long arrays are summarized beyond this many items
+};
+
+/// `gpumod gguf inspect`: header, metadata, tensors and derived architecture, read from the
+/// header only (never the weights).
+int cmd_gguf_inspect(const GlobalOptions& global, const GgufInspectOptions& options,
+                     std::ostream& out, std::ostream& err);
+
+/// Flags of `gpumod plan`; each means what the llama-server flag of the same name means, and
+/// unset means llama-server's default.
+struct PlanOptions
+{
+    std::string model_or_preset;            ///< GGUF file (any shard) or preset id
+    std::optional<uint32_t> ctx;            ///< --ctx-size; unset: the model's training context
+    std::optional<int32_t> parallel;        ///< --parallel; unset/-1: auto (4 slots, unified KV)
+    std::optional<std::string> cache_type_k; ///< f16, q8_0, q4_0, ...
+    std::optional<std::string> cache_type_v;
+    std::optional<std::string> flash_attn;   ///< on, off, auto
+    std::optional<int32_t> n_gpu_layers;     ///< -1 or >= layers: all
+    std::optional<int32_t> n_cpu_moe;        ///< first N layers' experts stay on the CPU
+    std::optional<std::string> spec_type;    ///< draft-mtp, draft-simple
+    std::optional<int32_t> spec_draft_n_max;
+    std::optional<std::filesystem::path> model_draft;
+    std::optional<std::filesystem::path> mmproj;
+    std::optional<std::string> gpu;          ///< auto, a size ("24GB"), or a card ("rtx4090")
+    std::optional<uint64_t> margin_mib;      ///< memory to keep free
+    std::vector<std::filesystem::path> candidates; ///< other quantizations to consider
+    std::optional<std::string> fit;          ///< on/off: predict as llama-server's --fit would
+    bool oracle = false;                     ///< also ask llama-fit-params when present
+};
+
+/// `gpumod plan`: per-component memory prediction, verdict, ranked fallbacks. Exit 0 when it
+/// fits, 1 when it does not, 2/3 for bad input or a missing file.
+int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostream& out,
+             std::ostream& err);
 
 } // namespace gpumod::app

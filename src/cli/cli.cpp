@@ -2,6 +2,7 @@
 
 #include "cli/cli.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -50,8 +51,9 @@ void add_json_flag(CLI::App& cmd, app::GlobalOptions& global)
 int run(int argc, char** argv)
 {
     CLI::App cli(k_description, "gpumod");
-    cli.footer(k_footer);
     cli.require_subcommand(1);
+    // Global options such as --db may also follow the subcommand: `gpumod doctor --db X`.
+    cli.fallthrough(true);
     cli.set_version_flag("--version", fmt::format("gpumod {} (commit {}, {} build)", build_info::k_version,
                                                  build_info::k_git_commit, build_info::k_build_type));
 
@@ -127,6 +129,24 @@ int run(int argc, char** argv)
         ->capture_default_str();
     add_json_flag(*smoke_cmd, global);
     smoke_cmd->callback([&] { exit_code = app::cmd_smoke(global, smoke, out, err); });
+
+    // Set last: subcommands inherit a footer set before they are added.
+    cli.footer(k_footer);
+
+    // CLI11 reports a mistyped command as "A subcommand is required"; name it instead.
+    const auto subcommands = cli.get_subcommands({});
+    const bool known_command =
+        argc > 1 && std::any_of(subcommands.begin(), subcommands.end(),
+                                [&](const CLI::App* sub) { return sub->check_name(argv[1]); });
+    if (argc > 1 && argv[1][0] != '-' && !known_command) {
+        std::string known;
+        for (const auto* sub : subcommands) {
+            known += (known.empty() ? "" : ", ") + sub->get_name();
+        }
+        err << "gpumod: unknown command '" << argv[1] << "' (commands: " << known
+            << ")\nRun 'gpumod --help' to see what each one does.\n";
+        return app::k_exit_usage;
+    }
 
     try {
         cli.parse(argc, argv);

@@ -1,6 +1,8 @@
 // The built gpumod binary, driven like a user drives it.
 
+#include <cstdlib>
 #include <fstream>
+#include <map>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -105,6 +107,113 @@ TEST(Cli, StatusWithAnUnloadableExplicitLibraryNamesTheVariable)
     auto r = run_gpumod({"status"}, {{"GPUMOD_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1"}});
     EXPECT_EQ(r.exit_code, 3);
     EXPECT_THAT(r.out + r.err, HasSubstr("GPUMOD_NVML_LIBRARY"));
+}
+
+TEST(Cli, DoctorPassesWithEverythingInPlaceAndReportsEachCheck)
+{
+    TempDir dir;
+    const auto db = dir.path() / "state" / "gpumod.db";
+    auto r = run_gpumod({"doctor", "--json", "--db", db.string()});
+    auto j = nlohmann::json::parse(r.out);
+    std::map<std::string, nlohmann::json> checks;
+    for (const auto& c : j.at("checks")) {
+        checks[c.at("name").get<std::string>()] = c;
+    }
+    for (const char* name : {"llama-server", "python3 + pytest", "bubblewrap", "nvml", "database"}) {
+        ASSERT_TRUE(checks.count(name)) << "missing check " << name << "\n" << r.out;
+    }
+    EXPECT_EQ(checks["database"].at("level"), "ok") << r.out;
+    EXPECT_THAT(checks["database"].at("detail").get<std::string>(), HasSubstr(db.string()));
+    EXPECT_TRUE(std::filesystem::exists(db));
+    if (std::getenv("GPUMOD_LLAMA_SERVER") != nullptr) {
+        EXPECT_EQ(checks["llama-server"].at("level"), "ok") << r.out;
+        EXPECT_THAT(checks["llama-server"].at("detail").get<std::string>(), HasSubstr("version"));
+    }
+    const bool all_ok = j.at("ok").get<bool>();
+    EXPECT_EQ(r.exit_code, all_ok ? 0 : 1);
+}
+
+TEST(Cli, DoctorFailsAndSaysHowToFixAMissingLlamaServer)
+{
+    TempDir dir;
+    auto r = run_gpumod({"doctor", "--db", (dir.path() / "g.db").string()},
+                        {{"GPUMOD_LLAMA_SERVER", "/nonexistent/llama-server"}});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.out, HasSubstr("FAIL"));
+    EXPECT_THAT(r.out, HasSubstr("GPUMOD_LLAMA_SERVER"));
+}
+
+TEST(Cli, DoctorFailsOnAnUnwritableDatabasePath)
+{
+    TempDir dir;
+    const auto file = dir.path() / "a-file";
+    std::ofstream(file) << "x";
+    auto r = run_gpumod({"doctor", "--json"}, {{"GPUMOD_DB", (file / "sub" / "g.db").string()}});
+    EXPECT_EQ(r.exit_code, 1);
+    auto j = nlohmann::json::parse(r.out);
+    bool found = false;
+    for (const auto& c : j.at("checks")) {
+        if (c.at("name") == "database") {
+            found = true;
+            EXPECT_EQ(c.at("level"), "failure");
+            EXPECT_THAT(c.at("fix").get<std::string>(), HasSubstr("GPUMOD_DB"));
+        }
+    }
+    EXPECT_TRUE(found);
+}
+
+TEST(Cli, MakeModelRefusesToOverwriteAndLeavesTheFileIntact)
+{
+    TempDir dir;
+    const auto path = dir.path() / "m.gguf";
+    auto first = run_gpumod({"dev", "make-model", path.string(), "--json"});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    const auto size = std::filesystem::file_size(path);
+    auto j = nlohmann::json::parse(first.out);
+    EXPECT_EQ(j.at("bytes").get<std::uintmax_t>(), size) << first.out;
+    auto again = run_gpumod({"dev", "make-model", path.string(), "--kind", "random"});
+    EXPECT_NE(again.exit_code, 0);
+    EXPECT_THAT(again.err, HasSubstr("--force"));
+    EXPECT_EQ(std::filesystem::file_size(path), size);
+}
+
+TEST(Cli, MakeModelIntoAMissingDirectoryFailsWithoutLeavingFiles)
+{
+    TempDir dir;
+    auto r = run_gpumod({"dev", "make-model", (dir.path() / "no" / "such" / "m.gguf").string()});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_THAT(r.err, HasSubstr("no/such"));
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(Cli, SmokeRunsARealServerAndRecordsTheRun)
+{
+    if (std::getenv("GPUMOD_LLAMA_SERVER") == nullptr) {
+        GTEST_SKIP() << "no llama-server: run scripts/setup-llama-server";
+    }
+    TempDir dir;
+    const auto db = dir.path() / "g.db";
+    auto r = run_gpumod({"dev", "smoke", "--json", "--db", db.string(), "--work-dir",
+                         (dir.path() / "work").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("reply").at("content"), "Hello world!");
+    EXPECT_EQ(j.at("reply").at("reasoning_content"), "Let me think.");
+    EXPECT_EQ(j.at("reply").at("finish_reason"), "stop");
+    EXPECT_EQ(j.at("timings").at("predicted_n"), 10);
+    EXPECT_TRUE(j.at("stopped").at("process_group_gone").get<bool>());
+    EXPECT_GT(j.at("client").at("time_to_first_token_ms").get<double>(), 0.0);
+    EXPECT_THAT(j.at("database").get<std::string>(), HasSubstr("recorded"));
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "work" / "llama-server.log"));
+}
+
+TEST(Cli, SmokeWithoutLlamaServerSaysHowToGetOne)
+{
+    TempDir dir;
+    auto r = run_gpumod({"dev", "smoke", "--db", (dir.path() / "g.db").string()},
+                        {{"GPUMOD_LLAMA_SERVER", (dir.path() / "missing").string()}});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_THAT(r.err, HasSubstr("GPUMOD_LLAMA_SERVER"));
 }
 
 } // namespace
