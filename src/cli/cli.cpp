@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -46,6 +48,22 @@ void add_json_flag(CLI::App& cmd, app::GlobalOptions& global)
     cmd.add_flag("--json", global.json, "print machine-readable JSON on stdout");
 }
 
+// llama-server's multi-letter single-dash spellings (CLI11 only knows one-letter short
+// options), so flags can be copied from a llama-server command line.
+std::vector<std::string> expand_llama_aliases(int argc, char** argv)
+{
+    static const std::map<std::string, std::string> aliases{
+        {"-np", "--parallel"},       {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"},
+        {"-fa", "--flash-attn"},     {"-ngl", "--n-gpu-layers"}, {"-ncmoe", "--n-cpu-moe"},
+        {"-md", "--model-draft"}};
+    std::vector<std::string> args;
+    for (int i = 0; i < argc; ++i) {
+        auto it = aliases.find(argv[i]);
+        args.emplace_back(it == aliases.end() ? std::string(argv[i]) : it->second);
+    }
+    return args;
+}
+
 } // namespace
 
 int run(int argc, char** argv)
@@ -78,6 +96,58 @@ int run(int argc, char** argv)
                   "check fails");
     add_json_flag(*doctor, global);
     doctor->callback([&] { exit_code = app::cmd_doctor(global, out, err); });
+
+    auto* gguf = cli.add_subcommand("gguf", "read GGUF model files");
+    gguf->require_subcommand(1);
+    app::GgufInspectOptions inspect;
+    auto* inspect_cmd = gguf->add_subcommand(
+        "inspect", "show a GGUF file's header: version, metadata, tensors and the derived "
+                   "architecture (reads only the header, never the weights; any shard of a split "
+                   "model shows the whole model)");
+    inspect_cmd->add_option("file", inspect.file, "the .gguf file")->required();
+    inspect_cmd->add_flag("--tensors", inspect.tensors, "also list every tensor");
+    inspect_cmd->add_option("--max-array-items", inspect.max_array_items,
+                            "show at most this many items of a long array")
+        ->capture_default_str();
+    add_json_flag(*inspect_cmd, global);
+    inspect_cmd->callback([&] { exit_code = app::cmd_gguf_inspect(global, inspect, out, err); });
+
+    app::PlanOptions plan;
+    auto* plan_cmd = cli.add_subcommand(
+        "plan", "predict memory per component before loading (weights, KV cache, recurrent "
+                "state, MTP/draft, compute and output buffers, overhead), say whether it fits, "
+                "and rank fallbacks when it does not; flags mean what llama-server's flags mean");
+    plan_cmd->add_option("model", plan.model_or_preset, "GGUF file (any shard) or preset id")
+        ->required();
+    plan_cmd->add_option("-c,--ctx,--ctx-size", plan.ctx,
+                         "context size in tokens, shared by all slots (default: the model's)");
+    plan_cmd->add_option("--parallel", plan.parallel, "number of slots (-1 = auto); also -np");
+    plan_cmd->add_option("--cache-type-k", plan.cache_type_k, "K cache type (default f16); also -ctk");
+    plan_cmd->add_option("--cache-type-v", plan.cache_type_v, "V cache type (default f16); also -ctv");
+    plan_cmd->add_option("--flash-attn", plan.flash_attn, "on, off or auto (default auto); also -fa")
+        ->check(CLI::IsMember({"on", "off", "auto"}));
+    plan_cmd->add_option("--n-gpu-layers,--gpu-layers", plan.n_gpu_layers,
+                         "layers on the GPU (-1 = all); also -ngl");
+    plan_cmd->add_option("--n-cpu-moe", plan.n_cpu_moe,
+                         "keep the experts of the first N layers on the CPU; also -ncmoe");
+    plan_cmd->add_option("--spec-type", plan.spec_type, "draft-mtp or draft-simple")
+        ->check(CLI::IsMember({"none", "draft-mtp", "draft-simple"}));
+    plan_cmd->add_option("--spec-draft-n-max", plan.spec_draft_n_max, "tokens drafted per step");
+    plan_cmd->add_option("--model-draft", plan.model_draft, "draft model for draft-simple; also -md");
+    plan_cmd->add_option("--mmproj", plan.mmproj, "multimodal projector file");
+    plan_cmd->add_option("--gpu", plan.gpu,
+                         "auto (NVML), a size such as 24GB or 24576MiB, or a card such as "
+                         "rtx4090, rtx3090, a100-80gb, h100, h200");
+    plan_cmd->add_option("--margin", plan.margin_mib, "MiB to keep free on each device");
+    plan_cmd->add_option("--candidates", plan.candidates,
+                         "other quantizations of the same model to rank as fallbacks");
+    plan_cmd->add_option("--fit", plan.fit,
+                         "on: predict what llama-server's default --fit on would choose; off: "
+                         "the configuration exactly as given")
+        ->check(CLI::IsMember({"on", "off"}));
+    plan_cmd->add_flag("--oracle", plan.oracle, "also print llama-fit-params' answer if found");
+    add_json_flag(*plan_cmd, global);
+    plan_cmd->callback([&] { exit_code = app::cmd_plan(global, plan, out, err); });
 
     auto* dev = cli.add_subcommand("dev", "tools for tests and demos");
     dev->require_subcommand(1);
@@ -149,7 +219,10 @@ int run(int argc, char** argv)
     }
 
     try {
-        cli.parse(argc, argv);
+        auto args = expand_llama_aliases(argc, argv);
+        std::reverse(args.begin(), args.end());
+        args.pop_back(); // the program name
+        cli.parse(args);
     } catch (const CLI::CallForHelp& e) {
         return cli.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
