@@ -1,6 +1,7 @@
 // The only translation unit that includes CLI11: argv -> option structs -> app call.
 
 #include "cli/cli.hpp"
+#include "cli/command_groups.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -148,6 +149,10 @@ int run(int argc, char** argv)
     plan_cmd->add_flag("--oracle", plan.oracle, "also print llama-fit-params' answer if found");
     add_json_flag(*plan_cmd, global);
     plan_cmd->callback([&] { exit_code = app::cmd_plan(global, plan, out, err); });
+
+    // Service, preset and mode commands live in their own files (issue #4).
+    register_preset_commands(cli, global, exit_code);
+    register_service_commands(cli, global, exit_code);
 
     auto* dev = cli.add_subcommand("dev", "tools for tests and demos");
     dev->require_subcommand(1);

@@ -1,6 +1,7 @@
 #include "adapters/posix/process.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -251,6 +252,39 @@ TEST(Process, OverridesAddToTheParentsEnvironment)
     EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
                             [](const std::string& l) { return l.starts_with("HOME="); }),
               1);
+}
+
+TEST(Process, AppliesResourceLimitsBeforeExec)
+{
+    auto options = command({"/bin/sh", "-c", "ulimit -n; ulimit -Hn; ulimit -f"});
+    options.rlimits = {{RLIMIT_NOFILE, 100, 200}, {RLIMIT_FSIZE, 1024 * 512, 1024 * 512}};
+    options.stdout_target = OutputTarget::pipe();
+    auto child = must_spawn(options);
+    // dash reports RLIMIT_FSIZE in 512-byte blocks.
+    EXPECT_EQ(child.read_all_stdout(10s), "100\n200\n1024\n");
+    EXPECT_TRUE(child.wait().success());
+}
+
+TEST(Process, ImpossibleResourceLimitIsASpawnError)
+{
+    auto options = command({"true"});
+    options.rlimits = {{RLIMIT_NOFILE, 200, 100}}; // soft above hard: EINVAL
+    auto child = spawn(options);
+    ASSERT_FALSE(child);
+    EXPECT_THAT(child.error().message, HasSubstr("cannot set a resource limit"));
+}
+
+TEST(Process, DropsToTheGivenCredentials)
+{
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "switching users needs root";
+    }
+    auto options = command({"/bin/sh", "-c", "id -u; id -g; id -G"});
+    options.credentials = ChildCredentials{65534, 65534};
+    options.stdout_target = OutputTarget::pipe();
+    auto child = must_spawn(options);
+    EXPECT_EQ(child.read_all_stdout(10s), "65534\n65534\n65534\n");
+    EXPECT_TRUE(child.wait().success());
 }
 
 TEST(Process, RunsInTheGivenDirectory)
@@ -575,7 +609,8 @@ TEST(Process, ProcessGroupAliveRejectsSpecialIds)
 }
 
 /// Forks a helper that spawns `sleep 100` and exits at once; returns the sleep's pid.
-int spawn_from_dying_parent(bool die_with_parent)
+int spawn_from_dying_parent(bool die_with_parent,
+                            std::optional<ChildCredentials> credentials = std::nullopt)
 {
     std::array<int, 2> fds{};
     if (::pipe(fds.data()) != 0) {
@@ -586,6 +621,7 @@ int spawn_from_dying_parent(bool die_with_parent)
         ::close(fds[0]);
         auto options = command({"sleep", "100"});
         options.die_with_parent = die_with_parent;
+        options.credentials = credentials;
         auto child = spawn(options);
         const int pid = child ? child->pid() : -1;
         [[maybe_unused]] const auto n = ::write(fds[1], &pid, sizeof pid);
@@ -605,6 +641,17 @@ int spawn_from_dying_parent(bool die_with_parent)
 TEST(Process, ChildDiesWithItsParent)
 {
     const int pid = spawn_from_dying_parent(true);
+    ASSERT_GT(pid, 0);
+    EXPECT_TRUE(eventually([pid] { return !process_group_alive(pid); }));
+}
+
+TEST(Process, ChildDiesWithItsParentAfterDroppingCredentials)
+{
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "switching users needs root";
+    }
+    // A change of credentials clears PR_SET_PDEATHSIG, so spawn must set it afterwards.
+    const int pid = spawn_from_dying_parent(true, ChildCredentials{65534, 65534});
     ASSERT_GT(pid, 0);
     EXPECT_TRUE(eventually([pid] { return !process_group_alive(pid); }));
 }

@@ -7,6 +7,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -286,6 +287,8 @@ enum class ChildStage : int
     setup = 1,
     chdir = 2,
     exec = 3,
+    limits = 4,
+    credentials = 5,
 };
 
 struct ChildReport
@@ -308,6 +311,12 @@ struct ChildPlan
     int report_fd = -1;
     bool die_with_parent = false;
     pid_t parent_pid = 0;
+    const int* limit_resources = nullptr; ///< RLIMIT_* of each entry in `limit_values`
+    const rlimit* limit_values = nullptr;
+    std::size_t limit_count = 0;
+    bool set_credentials = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
     int fd_limit = 0; ///< highest fd + 1 to mark CLOEXEC when close_range is unavailable
 };
 
@@ -325,6 +334,22 @@ struct ChildPlan
 {
     if (::setpgid(0, 0) != 0) {
         child_fail(plan.report_fd, ChildStage::setup, errno);
+    }
+    for (std::size_t i = 0; i < plan.limit_count; ++i) {
+        if (::setrlimit(static_cast<__rlimit_resource_t>(plan.limit_resources[i]),
+                        &plan.limit_values[i]) != 0) {
+            child_fail(plan.report_fd, ChildStage::limits, errno);
+        }
+    }
+    // Raw system calls: glibc's wrappers synchronise all threads of the process, which is
+    // not safe after fork. Groups first, gid next, uid last (after it, nothing else may go).
+    // Before PR_SET_PDEATHSIG, because a change of credentials clears that signal.
+    if (plan.set_credentials) {
+        if (::syscall(SYS_setgroups, 0, nullptr) != 0 ||
+            ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
+            ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
+            child_fail(plan.report_fd, ChildStage::credentials, errno);
+        }
     }
     if (plan.die_with_parent) {
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
@@ -696,6 +721,12 @@ Result<ChildProcess> spawn(const SpawnOptions& options)
             return failure(moved.error().message);
         }
     }
+    std::vector<int> limit_resources;
+    std::vector<rlimit> limit_values;
+    for (const ResourceLimit& limit : options.rlimits) {
+        limit_resources.push_back(limit.resource);
+        limit_values.push_back(rlimit{static_cast<rlim_t>(limit.soft), static_cast<rlim_t>(limit.hard)});
+    }
     Pipe report;
     if (auto made = make_pipe(report); !made) {
         return failure(made.error().message);
@@ -713,6 +744,14 @@ Result<ChildProcess> spawn(const SpawnOptions& options)
     plan.report_fd = report.write_end.get();
     plan.die_with_parent = options.die_with_parent;
     plan.parent_pid = ::getpid();
+    plan.limit_resources = limit_resources.data();
+    plan.limit_values = limit_values.data();
+    plan.limit_count = limit_values.size();
+    if (options.credentials) {
+        plan.set_credentials = true;
+        plan.uid = static_cast<uid_t>(options.credentials->uid);
+        plan.gid = static_cast<gid_t>(options.credentials->gid);
+    }
     const long open_max = ::sysconf(_SC_OPEN_MAX);
     plan.fd_limit = open_max > 0 && open_max < (1 << 20) ? static_cast<int>(open_max) : (1 << 16);
 
@@ -767,6 +806,11 @@ Result<ChildProcess> spawn(const SpawnOptions& options)
             return failure(fmt::format("cannot change directory to '{}': {}", cwd, reason));
         case ChildStage::setup:
             return failure(fmt::format("cannot set up the child process: {}", reason));
+        case ChildStage::limits:
+            return failure(fmt::format("cannot set a resource limit: {}", reason));
+        case ChildStage::credentials:
+            return failure(fmt::format("cannot switch to uid {} gid {}: {}", plan.uid, plan.gid,
+                                       reason));
         case ChildStage::exec:
             break;
         }

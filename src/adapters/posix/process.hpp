@@ -5,6 +5,7 @@
 // with pid reuse.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -39,6 +40,23 @@ struct OutputTarget
     static OutputTarget pipe() { return {Kind::pipe, {}, false}; }
 };
 
+/// One resource limit applied in the child before exec (setrlimit; `resource` is an RLIMIT_*
+/// constant). Limits are inherited by everything the child starts.
+struct ResourceLimit
+{
+    int resource = 0;
+    std::uint64_t soft = 0;
+    std::uint64_t hard = 0;
+};
+
+/// Ids the child switches to before exec (setgroups to none, then gid, then uid). Needs the
+/// privilege to do so; used when gpumod runs as root and must not hand root to a child.
+struct ChildCredentials
+{
+    unsigned uid = 0;
+    unsigned gid = 0;
+};
+
 struct SpawnOptions
 {
     std::vector<std::string> argv; ///< argv[0] is the program; looked up on PATH when it has no '/'
@@ -53,6 +71,10 @@ struct SpawnOptions
     /// PR_SET_PDEATHSIG(SIGKILL) in the child. The kernel fires it when the *thread* that
     /// called spawn() ends, so spawn long-lived children from a long-lived thread.
     bool die_with_parent = true;
+    /// Resource limits set in the child between fork and exec (a failure is a spawn error).
+    std::vector<ResourceLimit> rlimits;
+    /// Credentials the child drops to before exec; unset: it keeps gpumod's.
+    std::optional<ChildCredentials> credentials;
 };
 
 /// How a child ended.

@@ -25,6 +25,20 @@ CREATE TABLE events (
 ) STRICT;
 CREATE INDEX events_at ON events(at_ms);
 )sql"},
+    {2, "supervised services",
+     R"sql(
+CREATE TABLE services (
+    id               TEXT PRIMARY KEY,
+    pid              INTEGER NOT NULL,
+    start_time_ticks INTEGER NOT NULL,
+    host             TEXT NOT NULL,
+    port             INTEGER NOT NULL,
+    argv_json        TEXT NOT NULL,
+    log_path         TEXT NOT NULL,
+    health_path      TEXT NOT NULL,
+    started_at_ms    INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 std::string where(const std::filesystem::path& path)
@@ -79,7 +93,12 @@ Result<Database> Database::open(const std::filesystem::path& path)
             if (m.version <= current) {
                 continue;
             }
-            SQLite::Transaction tx(*db);
+            // IMMEDIATE takes the write lock first, and the version is read again under it:
+            // two gpumod processes opening a new database at once must not both migrate.
+            SQLite::Transaction tx(*db, SQLite::TransactionBehavior::IMMEDIATE);
+            if (db->execAndGet("PRAGMA user_version").getInt() >= m.version) {
+                continue;
+            }
             db->exec(m.sql);
             db->exec(fmt::format("PRAGMA user_version={}", m.version));
             tx.commit();
@@ -100,6 +119,11 @@ Database::Database(std::filesystem::path path, std::unique_ptr<SQLite::Database>
 Database::Database(Database&&) noexcept = default;
 Database& Database::operator=(Database&&) noexcept = default;
 Database::~Database() = default;
+
+SQLite::Database& Database::handle()
+{
+    return *m_db;
+}
 
 const std::filesystem::path& Database::path() const
 {

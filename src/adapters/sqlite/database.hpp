@@ -47,6 +47,10 @@ public:
 
     [[nodiscard]] const std::filesystem::path& path() const;
 
+    /// The SQLiteCpp connection, for adapters that keep their own tables (services); they
+    /// convert SQLite exceptions to Result themselves.
+    SQLite::Database& handle();
+
     /// PRAGMA user_version after migration.
     [[nodiscard]] int schema_version() const;
 

@@ -96,7 +96,11 @@ class Parser
     Parsed<std::string> read_string(std::string_view field)
     {
         const uint64_t at = m_pos;
-        auto length = read_le<uint64_t>(fmt::format("{} length", field));
+        // Formatting the field name costs more than reading the string (a vocabulary has
+        // 250k of them), so the name is only built when the read can fail.
+        const bool fits = remaining() >= sizeof(uint64_t) && m_pos + sizeof(uint64_t) <= m_prefix.size();
+        auto length = fits ? read_le<uint64_t>(field)
+                           : read_le<uint64_t>(fmt::format("{} length", field));
         if (!length) {
             return tl::unexpected(length.error());
         }

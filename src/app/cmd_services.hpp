@@ -1,0 +1,69 @@
+#pragma once
+
+// `gpumod service ...`, `gpumod mode status|switch`, `gpumod isolate`: supervised services
+// (adapters/services) wired to presets and modes (config) and the preflight gate.
+
+#include <cstddef>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "app/commands.hpp"
+#include "core/services/service_catalog.hpp"
+
+namespace gpumod::app {
+
+/// The preflight gate for one service: the planner's prediction against free VRAM.
+/// TODO(#4): the planner (src/core/plan, `gpumod plan`) is not wired in yet; this answers
+/// "not checked" and every start proceeds.
+PreflightVerdict preflight(const ServiceSpec& spec);
+
+/// `gpumod service list`: every known service (presets) and every running one (orphans too),
+/// with state, pid, port.
+int cmd_service_list(const GlobalOptions& global, std::ostream& out, std::ostream& err);
+
+/// `gpumod service status [ID]`: one service in detail (or all, like list); exit 1 when ID
+/// does not run.
+int cmd_service_status(const GlobalOptions& global, const std::optional<std::string>& id,
+                       std::ostream& out, std::ostream& err);
+
+/// `gpumod service start ID`: starts detached, waits for readiness, prints timings; exit 1
+/// with the classified log tail when it fails.
+int cmd_service_start(const GlobalOptions& global, const std::string& id, bool force,
+                      std::ostream& out, std::ostream& err);
+
+/// `gpumod service stop ID`: TERM, grace, KILL to the group; not running is fine (exit 0).
+int cmd_service_stop(const GlobalOptions& global, const std::string& id, std::ostream& out,
+                     std::ostream& err);
+
+/// `gpumod service restart ID`: stop, then start with today's preset.
+int cmd_service_restart(const GlobalOptions& global, const std::string& id, bool force,
+                        std::ostream& out, std::ostream& err);
+
+struct ServiceLogsOptions
+{
+    std::string id;
+    bool follow = false;   ///< keep printing until the service stops (or Ctrl-C)
+    std::size_t lines = 50;
+};
+
+/// `gpumod service logs ID [-f] [-n N]`.
+int cmd_service_logs(const GlobalOptions& global, const ServiceLogsOptions& options,
+                     std::ostream& out, std::ostream& err);
+
+/// `gpumod service cmd ID`: the exact argv (one shell-quoted line; --json: the array) and env.
+int cmd_service_cmd(const GlobalOptions& global, const std::string& id, std::ostream& out,
+                    std::ostream& err);
+
+/// `gpumod mode status`: the recorded current mode, whether what runs matches it, and drift.
+int cmd_mode_status(const GlobalOptions& global, std::ostream& out, std::ostream& err);
+
+/// `gpumod mode switch ID [--force]`: see ModeSwitcher; prints every step with timings.
+int cmd_mode_switch(const GlobalOptions& global, const std::string& id, bool force,
+                    std::ostream& out, std::ostream& err);
+
+/// `gpumod isolate ID` / `gpumod isolate --restore`.
+int cmd_isolate(const GlobalOptions& global, const std::optional<std::string>& id, bool restore,
+                bool force, std::ostream& out, std::ostream& err);
+
+} // namespace gpumod::app

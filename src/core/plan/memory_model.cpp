@@ -1,0 +1,508 @@
+#include "core/plan/memory_model.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace gpumod::plan {
+
+namespace {
+
+using gguf::LayerGeometry;
+using gguf::ModelArchitecture;
+using gguf::TensorType;
+
+constexpr uint32_t k_ctx_pad = 256; // llama_context pads n_ctx (and n_ctx_seq) to 256
+constexpr uint64_t k_f32 = 4;
+
+uint32_t pad_to(uint64_t value, uint32_t multiple)
+{
+    const uint64_t padded = (value + multiple - 1) / multiple * multiple;
+    return static_cast<uint32_t>(std::min<uint64_t>(padded, UINT32_MAX - k_ctx_pad));
+}
+
+bool is_quantized(TensorType type)
+{
+    return type != TensorType::f32 && type != TensorType::f16 && type != TensorType::bf16;
+}
+
+// Which device index (into the device list) holds each layer: GPUs first, host last.
+struct Placement
+{
+    std::vector<std::size_t> layer_device; ///< n_layer_all entries
+    std::size_t output_device = 0;
+    std::size_t host = 0;
+};
+
+Placement place_layers(const ModelArchitecture& model, uint32_t ngl, std::span<const DeviceSpec> gpus)
+{
+    Placement placement;
+    placement.host = gpus.size();
+    placement.layer_device.assign(model.n_layer_all, placement.host);
+    placement.output_device = placement.host;
+    if (gpus.empty() || ngl == 0) {
+        return placement;
+    }
+    // llama.cpp: the last ngl of the n_layer + 1 slots (the output is slot n_layer) go to the
+    // GPUs (i_gpu_start = n_layer + 1 - ngl), split in proportion to free memory (its default
+    // tensor split).
+    const uint32_t slots = model.n_layer + 1;
+    const uint32_t i_gpu_start = slots - std::min(ngl, slots);
+    std::vector<double> cumulative;
+    double sum = 0;
+    for (const auto& gpu : gpus) {
+        sum += static_cast<double>(gpu.free_bytes.value_or(1));
+    }
+    double acc = 0;
+    for (const auto& gpu : gpus) {
+        acc += static_cast<double>(gpu.free_bytes.value_or(1)) / sum;
+        cumulative.push_back(acc);
+    }
+    const uint32_t act = slots - i_gpu_start;
+    auto gpu_for = [&](uint32_t il) {
+        const double x = static_cast<double>(il - i_gpu_start) / static_cast<double>(act);
+        auto it = std::upper_bound(cumulative.begin(), cumulative.end(), x);
+        return std::min<std::size_t>(static_cast<std::size_t>(it - cumulative.begin()),
+                                     gpus.size() - 1);
+    };
+    for (uint32_t il = i_gpu_start; il < model.n_layer; ++il) {
+        placement.layer_device[il] = gpu_for(il);
+    }
+    // The output is slot n_layer, so any ngl >= 1 puts it on the last GPU first ("-ngl N"
+    // offloads N - 1 blocks plus the output).
+    placement.output_device = gpu_for(model.n_layer);
+    // nextn/MTP blocks sit beside the output head.
+    for (uint32_t il = model.n_layer; il < model.n_layer_all; ++il) {
+        placement.layer_device[il] = placement.output_device;
+    }
+    return placement;
+}
+
+uint64_t layer_kv_bytes(const LayerGeometry& layer, uint64_t cells, TensorType k, TensorType v)
+{
+    if (!layer.attention) {
+        return 0;
+    }
+    const uint64_t kw = uint64_t{layer.head_dim_k} * layer.n_head_kv;
+    const uint64_t vw = uint64_t{layer.head_dim_v} * layer.n_head_kv;
+    return (row_bytes(k, kw) + row_bytes(v, vw)) * cells;
+}
+
+// FFN width per token: a dense FFN, or the experts a token is routed to (plus shared ones).
+uint64_t ffn_width(const ModelArchitecture& model, const LayerGeometry& layer)
+{
+    if (layer.expert_bytes > 0 && model.n_expert_used > 0) {
+        const uint64_t fe = model.expert_ff != 0 ? model.expert_ff : layer.n_ff;
+        // Shared experts run after the routed ones are freed: the wider of the two counts.
+        return std::max<uint64_t>(uint64_t{model.n_expert_used} * fe, model.shared_expert_ff);
+    }
+    return layer.n_ff;
+}
+
+// Peak live F32 activations per token of one layer, in values, for the compute buffer. This
+// models ggml-alloc's high-water mark, not a sum of tensors, and was fitted on llama-server
+// 0.7.0's CPU compute buffers of 19 models (llama, qwen2/3, qwen3moe, qwen35/qwen35moe,
+// gemma3, gpt-oss, deepseek2, nemotron_h shapes; bench/plan-accuracy): with flash attention
+// the peak is max(FFN 2 n_embd + 4 ffn, attention 2 n_embd + 4 q + 2 kv, gated delta-net
+// 5 n_embd + 2 conv channels + 64 state heads, mamba2 4 n_embd + 4 d_inner + 2 conv
+// channels); without, 3 n_embd + 2 ffn next to the KQ matrix, which is counted separately.
+uint64_t layer_width(const ModelArchitecture& model, const LayerGeometry& layer, bool fa)
+{
+    const uint64_t e = model.n_embd;
+    const uint64_t f = ffn_width(model, layer);
+    if (!fa) {
+        return 3 * e + 2 * f;
+    }
+    uint64_t mix = 0;
+    if (layer.attention) {
+        const uint64_t q = uint64_t{layer.n_head} * layer.head_dim_k;
+        const uint64_t kv = uint64_t{layer.n_head_kv} * layer.head_dim_k;
+        mix = model.is_mla() ? 2 * e + 2 * q + 2 * kv : 2 * e + 4 * q + 2 * kv;
+    } else if (layer.recurrent) {
+        const uint64_t conv = uint64_t{model.ssm.inner_size} +
+                              2 * uint64_t{model.ssm.group_count} * model.ssm.state_size;
+        mix = model.delta_net ? 5 * e + 2 * conv + 64 * uint64_t{model.ssm.time_step_rank}
+                              : 4 * e + 4 * uint64_t{model.ssm.inner_size} + 2 * conv;
+    }
+    const uint64_t ffn = f == 0 ? 0 : 2 * e + 4 * f + model.n_expert;
+    return std::max(mix, ffn);
+}
+
+struct ContextShape
+{
+    uint32_t n_seq = 1;
+    bool unified = true;
+    uint32_t n_ctx = 0;
+    uint32_t n_ctx_seq = 0;
+    uint32_t n_ubatch = 512;
+    uint32_t tokens = 512; ///< worst-case ubatch the graph is reserved for
+    uint32_t n_outputs_max = 1;
+    bool fa = true;
+    uint32_t full_cells = 0; ///< all streams
+    uint32_t swa_cells = 0;  ///< all streams
+    uint32_t full_per_stream = 0;
+    uint32_t swa_per_stream = 0;
+};
+
+uint64_t cells_for(const ContextShape& shape, const LayerGeometry& layer)
+{
+    return layer.swa ? shape.swa_cells : shape.full_cells;
+}
+
+uint64_t per_stream_for(const ContextShape& shape, const LayerGeometry& layer)
+{
+    return layer.swa ? shape.swa_per_stream : shape.full_per_stream;
+}
+
+ContextShape shape_context(const ModelArchitecture& model, uint32_t n_ctx_requested, uint32_t n_seq,
+                           bool unified, uint32_t n_batch, uint32_t n_ubatch, bool fa, bool swa_full,
+                           uint32_t n_outputs_max)
+{
+    ContextShape s;
+    s.n_seq = std::max(1U, n_seq);
+    s.unified = unified;
+    s.fa = fa;
+    s.n_ctx = pad_to(n_ctx_requested == 0 ? model.context_length : n_ctx_requested, k_ctx_pad);
+    if (unified) {
+        s.n_ctx_seq = s.n_ctx;
+    } else {
+        s.n_ctx_seq = pad_to(s.n_ctx / s.n_seq, k_ctx_pad);
+        s.n_ctx = s.n_ctx_seq * s.n_seq;
+    }
+    const uint32_t batch = std::min(s.n_ctx, n_batch);
+    s.n_ubatch = std::min(batch, n_ubatch == 0 ? batch : n_ubatch);
+    s.tokens = std::min(s.n_ctx, s.n_ubatch);
+    s.n_outputs_max = n_outputs_max;
+    s.full_per_stream = s.n_ctx_seq;
+    s.full_cells = s.n_ctx;
+    if (model.sliding_window > 0 && !swa_full) {
+        // llama_kv_cache_iswa: min(size, n_swa * (unified ? n_seq : 1) + n_ubatch), padded to 256
+        const uint64_t want =
+            uint64_t{model.sliding_window} * (unified ? s.n_seq : 1U) + s.n_ubatch;
+        s.swa_per_stream = pad_to(std::min<uint64_t>(s.n_ctx_seq, want), k_ctx_pad);
+    } else {
+        s.swa_per_stream = s.n_ctx_seq;
+    }
+    s.swa_cells = unified ? s.swa_per_stream : s.swa_per_stream * s.n_seq;
+    return s;
+}
+
+// The compute buffer of the device running `layers` (indices) of `model` in a context of
+// `shape`: KQ masks, the KQ matrix without flash attention, the widest layer's activations,
+// and the logits when the device holds the output.
+uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape,
+                       std::span<const uint32_t> layers, bool has_output)
+{
+    if (layers.empty() && !has_output) {
+        return 0;
+    }
+    const uint64_t t = shape.tokens;
+    const uint64_t mask_elem = shape.fa ? 2 : 4;
+    bool full = false;
+    bool swa = false;
+    uint64_t width = 0;     // layers that run while the KQ masks are live
+    uint64_t rec_width = 0; // mamba layers: measured to reuse the masks' space
+    uint64_t kq = 0;
+    for (uint32_t il : layers) {
+        const auto& layer = model.layers[il];
+        const uint64_t w = layer_width(model, layer, shape.fa);
+        if (layer.recurrent && !model.delta_net) {
+            rec_width = std::max(rec_width, w);
+        } else {
+            width = std::max(width, w);
+        }
+        if (!layer.attention) {
+            continue;
+        }
+        (layer.swa ? swa : full) = true;
+        const uint64_t n_kv = per_stream_for(shape, layer);
+        if (!shape.fa) {
+            uint64_t layer_kq = n_kv * t * layer.n_head * k_f32;
+            if (model.is_mla()) {
+                // The latent cache is made contiguous (F16) for the KQV product.
+                layer_kq += n_kv * layer.head_dim_k * 2;
+            }
+            kq = std::max(kq, layer_kq);
+        }
+    }
+    uint64_t bytes = t * width * k_f32 + kq;
+    if (full) {
+        bytes += shape.full_per_stream * t * mask_elem;
+    }
+    if (swa) {
+        bytes += shape.swa_per_stream * t * mask_elem;
+    }
+    bytes = std::max(bytes, t * rec_width * k_f32);
+    if (has_output) {
+        bytes += uint64_t{model.n_vocab} * std::min<uint64_t>(t, shape.n_outputs_max) * k_f32;
+    }
+    return bytes;
+}
+
+} // namespace
+
+std::string_view backend_name(Backend backend)
+{
+    switch (backend) {
+    case Backend::cuda:
+        return "cuda";
+    case Backend::vulkan:
+        return "vulkan";
+    case Backend::cpu:
+        break;
+    }
+    return "cpu";
+}
+
+uint64_t Components::total() const
+{
+    return weights + kv_cache + recurrent_state + draft_weights + draft_kv_cache + mtp_context +
+           compute_buffer + output_buffer + runtime_overhead;
+}
+
+uint64_t MemoryPlan::checked_total() const
+{
+    uint64_t sum = 0;
+    const bool any_gpu = std::any_of(devices.begin(), devices.end(),
+                                     [](const DevicePlan& d) { return d.device.gpu; });
+    for (const auto& d : devices) {
+        if (d.device.gpu == any_gpu) {
+            sum += d.components.total();
+        }
+    }
+    return sum;
+}
+
+uint64_t row_bytes(TensorType type, uint64_t n)
+{
+    const auto& info = gguf::tensor_type_info(type);
+    return (n + info.block_size - 1) / info.block_size * info.block_bytes;
+}
+
+Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest& request,
+                               std::span<const DeviceSpec> gpus, const ModelArchitecture* draft,
+                               std::optional<uint64_t> host_free)
+{
+    MemoryPlan plan;
+    auto& cfg = plan.config;
+    auto& notes = plan.notes;
+
+    // Flash attention: auto resolves to on for the CPU backend and for CUDA/Vulkan on the
+    // head sizes these architectures use.
+    cfg.flash_attn = request.flash_attn != FlashAttn::off;
+    if (request.flash_attn == FlashAttn::automatic) {
+        notes.push_back("--flash-attn auto predicted as on (the backend supports it for these "
+                        "head sizes)");
+    }
+    if (!cfg.flash_attn && is_quantized(request.cache_type_v)) {
+        return fail(fmt::format("a quantized V cache ({}) needs flash attention: llama-server "
+                                "refuses to load with --flash-attn off (\"quantized V cache was "
+                                "requested, but this requires Flash Attention\"); use "
+                                "--flash-attn on or --cache-type-v f16",
+                                gguf::tensor_type_info(request.cache_type_v).name));
+    }
+    if (request.spec_type == SpecType::draft_mtp && model.n_nextn == 0) {
+        return fail(fmt::format("--spec-type draft-mtp needs a model with an MTP (nextn) head; "
+                                "this {} model has none: drop --spec-type or use draft-simple "
+                                "with --model-draft",
+                                model.name));
+    }
+    if (request.spec_type == SpecType::draft_simple && draft == nullptr) {
+        return fail("--spec-type draft-simple needs --model-draft FILE");
+    }
+    if (request.n_cpu_moe > 0 && !model.is_moe()) {
+        notes.push_back("--n-cpu-moe has no effect: the model has no experts");
+    }
+
+    cfg.n_seq = effective_slots(request.parallel);
+    cfg.kv_unified = request.kv_unified.value_or(request.parallel <= 0);
+    cfg.cache_type_k = request.cache_type_k;
+    cfg.cache_type_v = request.cache_type_v;
+    cfg.spec_type = request.spec_type;
+    cfg.spec_draft_n_max = request.spec_draft_n_max;
+    cfg.n_cpu_moe = request.n_cpu_moe;
+    const uint32_t draft_tokens = request.spec_type == SpecType::none ? 0 : request.spec_draft_n_max;
+    cfg.n_outputs_max = cfg.n_seq * (1 + draft_tokens);
+
+    const ContextShape shape =
+        shape_context(model, request.n_ctx, cfg.n_seq, cfg.kv_unified, request.n_batch,
+                      request.n_ubatch, cfg.flash_attn, request.swa_full, cfg.n_outputs_max);
+    if (shape.n_ctx_seq == 0) {
+        return fail("the context per slot rounds to 0: raise --ctx-size or lower --parallel");
+    }
+    cfg.n_ctx = shape.n_ctx;
+    cfg.n_ctx_per_slot = shape.n_ctx_seq;
+    cfg.n_batch = std::min(shape.n_ctx, request.n_batch);
+    cfg.n_ubatch = shape.n_ubatch;
+    cfg.kv_cells = shape.full_cells;
+    cfg.swa_kv_cells = model.has_swa() ? shape.swa_cells : 0;
+
+    const uint32_t slots = model.n_layer + 1;
+    cfg.n_gpu_layers = gpus.empty() ? 0
+                       : request.n_gpu_layers < 0
+                           ? slots
+                           : std::min(static_cast<uint32_t>(request.n_gpu_layers), slots);
+
+    // Devices: GPUs first, the host last.
+    for (const auto& gpu : gpus) {
+        plan.devices.push_back(DevicePlan{gpu, {}, 0});
+    }
+    DeviceSpec host;
+    host.name = "CPU";
+    host.gpu = false;
+    host.backend = Backend::cpu;
+    host.free_bytes = host_free;
+    host.label = "host memory";
+    plan.devices.push_back(DevicePlan{host, {}, 0});
+    const Placement placement = place_layers(model, cfg.n_gpu_layers, gpus);
+    auto& host_plan = plan.devices[placement.host].components;
+
+    const bool mtp = request.spec_type == SpecType::draft_mtp;
+    const uint32_t n_rs_seq = (request.spec_type != SpecType::none && model.has_recurrent())
+                                  ? request.spec_draft_n_max
+                                  : 0;
+
+    // Weights: token embeddings stay on the host; blocks follow their layer (experts of the
+    // first n_cpu_moe layers to the host); the output and nextn blocks sit on the output
+    // device; tied embeddings are duplicated onto a GPU output device.
+    host_plan.weights += model.token_embd_bytes;
+    std::vector<std::vector<uint32_t>> device_layers(plan.devices.size());
+    for (uint32_t il = 0; il < model.n_layer_all; ++il) {
+        const auto& layer = model.layers[il];
+        if (layer.nextn && !mtp) {
+            continue; // llama.cpp skips an unused MTP head ("model has unused tensor")
+        }
+        const std::size_t dev = placement.layer_device[il];
+        auto& comp = plan.devices[dev].components;
+        uint64_t bytes = layer.weight_bytes;
+        if (il < request.n_cpu_moe && dev != placement.host) {
+            bytes -= layer.expert_bytes;
+            host_plan.weights += layer.expert_bytes;
+        }
+        comp.weights += bytes;
+        if (layer.nextn) {
+            continue;
+        }
+        plan.devices[dev].layers += 1;
+        device_layers[dev].push_back(il);
+        comp.kv_cache += layer_kv_bytes(layer, cells_for(shape, layer), cfg.cache_type_k,
+                                        cfg.cache_type_v);
+        if (layer.recurrent) {
+            comp.recurrent_state += (model.ssm.conv_state_values() + model.ssm.ssm_state_values()) *
+                                    k_f32 * cfg.n_seq * (1 + uint64_t{n_rs_seq});
+        }
+    }
+    auto& out_plan = plan.devices[placement.output_device].components;
+    out_plan.weights += model.output_bytes;
+    if (model.tied_embeddings && placement.output_device != placement.host) {
+        out_plan.weights += model.token_embd_bytes;
+    }
+
+    // Output buffer: llama_context reserves logits for one row per slot in host memory at
+    // start (it grows to n_outputs_max rows on the first speculative batch).
+    host_plan.output_buffer += uint64_t{model.n_vocab} * cfg.n_seq * k_f32;
+
+    // Compute buffers.
+    for (std::size_t d = 0; d < plan.devices.size(); ++d) {
+        auto& dp = plan.devices[d];
+        const bool has_output = d == placement.output_device;
+        uint64_t bytes = compute_bytes(model, shape, device_layers[d], has_output);
+        if (d == placement.host && !gpus.empty() && device_layers[d].empty()) {
+            // Inputs (token rows gathered on the host) before they move to the GPU.
+            bytes += uint64_t{shape.tokens} * model.n_embd * k_f32 * 2;
+        }
+        dp.components.compute_buffer += bytes;
+    }
+
+    // The draft-mtp context: its own KV for the nextn layers (draft cache types), a compute
+    // buffer (mask, KQ without flash attention, the MTP graph's activations) and logits for
+    // one output per slot.
+    if (mtp) {
+        auto& dev = plan.devices[placement.output_device].components;
+        for (uint32_t il = model.n_layer; il < model.n_layer_all; ++il) {
+            plan.mtp.kv_cache += layer_kv_bytes(model.layers[il], shape.full_cells,
+                                                request.draft_cache_type_k,
+                                                request.draft_cache_type_v);
+        }
+        const uint64_t t = shape.tokens;
+        // The MTP graph (embedding + hidden state -> one block -> head) peaks at about 3.2 ffn
+        // per token (fitted on the tiny and 260 MiB qwen35 MTP models).
+        uint64_t mtp_ffn = 0;
+        uint64_t mtp_heads = 0;
+        for (uint32_t il = model.n_layer; il < model.n_layer_all; ++il) {
+            mtp_ffn = std::max(mtp_ffn, ffn_width(model, model.layers[il]));
+            mtp_heads = std::max<uint64_t>(mtp_heads, model.layers[il].n_head);
+        }
+        const uint64_t mtp_width = mtp_ffn == 0 ? 6 * uint64_t{model.n_embd} : mtp_ffn * 16 / 5;
+        const uint64_t n_kv = shape.full_per_stream;
+        plan.mtp.compute_buffer = n_kv * t * (shape.fa ? 2U : 4U) +
+                                  (shape.fa ? 0 : n_kv * t * mtp_heads * k_f32) +
+                                  t * mtp_width * k_f32 +
+                                  uint64_t{model.n_vocab} * std::min<uint64_t>(t, cfg.n_seq) * k_f32;
+        plan.mtp.output_buffer = uint64_t{model.n_vocab} * cfg.n_seq * k_f32;
+        dev.mtp_context += plan.mtp.kv_cache + plan.mtp.compute_buffer;
+        host_plan.mtp_context += plan.mtp.output_buffer;
+        notes.push_back("draft-mtp: the MTP head's weights count in weights; its context (KV "
+                        "with the draft cache types, compute, output) in mtp_context");
+    }
+
+    // draft-simple: a second model with its own context of the same size and slots.
+    if (request.spec_type == SpecType::draft_simple && draft != nullptr) {
+        PlanRequest dreq = request;
+        dreq.spec_type = SpecType::none;
+        dreq.cache_type_k = request.draft_cache_type_k;
+        dreq.cache_type_v = request.draft_cache_type_v;
+        dreq.n_ctx = cfg.n_ctx;
+        dreq.n_cpu_moe = 0;
+        dreq.n_gpu_layers = -1;
+        auto dplan = plan_memory(*draft, dreq, gpus, nullptr, host_free);
+        if (!dplan) {
+            return tl::unexpected(dplan.error().with_context("draft model"));
+        }
+        for (std::size_t d = 0; d < plan.devices.size() && d < dplan->devices.size(); ++d) {
+            const auto& dc = dplan->devices[d].components;
+            auto& c = plan.devices[d].components;
+            c.draft_weights += dc.weights;
+            c.draft_kv_cache += dc.kv_cache + dc.recurrent_state;
+            c.compute_buffer += dc.compute_buffer;
+            c.output_buffer += dc.output_buffer;
+        }
+        notes.push_back("draft-simple: the draft model's compute and output buffers count in "
+                        "compute_buffer and output_buffer");
+    }
+
+    // Runtime beyond the buffers: a per-backend constant on every GPU, plus the memory pool
+    // where GPU flash-attention kernels convert quantized K/V of one layer to F16 for batches.
+    for (std::size_t d = 0; d < plan.devices.size(); ++d) {
+        auto& dp = plan.devices[d];
+        if (!dp.device.gpu) {
+            dp.components.runtime_overhead = k_host_runtime_overhead;
+        } else if (dp.device.backend == Backend::cuda) {
+            dp.components.runtime_overhead = k_cuda_runtime_overhead;
+        } else if (dp.device.backend == Backend::vulkan) {
+            dp.components.runtime_overhead = k_vulkan_runtime_overhead;
+        }
+        if (!dp.device.gpu || !cfg.flash_attn ||
+            (!is_quantized(cfg.cache_type_k) && !is_quantized(cfg.cache_type_v))) {
+            continue;
+        }
+        uint64_t pool = 0;
+        for (uint32_t il : device_layers[d]) {
+            const auto& layer = model.layers[il];
+            if (layer.attention) {
+                pool = std::max(pool, per_stream_for(shape, layer) *
+                                          (uint64_t{layer.head_dim_k} + layer.head_dim_v) *
+                                          layer.n_head_kv * 2);
+            }
+        }
+        dp.components.runtime_overhead += pool;
+    }
+    if (gpus.empty()) {
+        // Nothing but the host: report only it.
+        notes.push_back("no GPU: planned for llama-server's CPU backend in host memory");
+    }
+    return plan;
+}
+
+} // namespace gpumod::plan
