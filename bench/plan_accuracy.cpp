@@ -776,7 +776,8 @@ std::optional<double> error_percent(double observed, double predicted)
 }
 
 std::vector<std::string> plan_argv(const fs::path& gpumod, const fs::path& model,
-                                   const CellConfig& c, const std::optional<std::string>& gpu)
+                                   const CellConfig& c, const std::optional<std::string>& gpu,
+                                   const std::optional<std::string>& backend)
 {
     std::vector<std::string> argv = {gpumod.string(),
                                      "plan",
@@ -801,6 +802,9 @@ std::vector<std::string> plan_argv(const fs::path& gpumod, const fs::path& model
     }
     if (gpu) {
         argv.insert(argv.end(), {"--gpu", *gpu});
+    }
+    if (backend) {
+        argv.insert(argv.end(), {"--backend", *backend});
     }
     return argv;
 }
@@ -842,6 +846,7 @@ struct CompareOptions
     fs::path out_dir;
     std::string prefix = "results";
     std::optional<std::string> gpu;
+    std::optional<std::string> backend;
     std::string title = "CPU backend";
 };
 
@@ -925,7 +930,7 @@ int cmd_compare(const CompareOptions& o, const Tools& tools)
         if (!planner_missing) {
             const CellConfig c = config_from_argv(obs["argv"].get<std::vector<std::string>>());
             const fs::path model = o.models_dir / obs["model"]["file"].get<std::string>();
-            const auto argv = plan_argv(tools.gpumod, model, c, o.gpu);
+            const auto argv = plan_argv(tools.gpumod, model, c, o.gpu, o.backend);
             row["plan_argv"] = argv;
             const auto p0 = posix::monotonic_now();
             auto r = posix::run_command(argv, std::chrono::seconds(60));
@@ -1352,6 +1357,7 @@ int run(int argc, char** argv)
     c->add_option("--out", compare.out_dir, "results.md / results.json go here")->required();
     c->add_option("--prefix", compare.prefix, "file name stem")->capture_default_str();
     c->add_option("--gpu", compare.gpu, "passed to gpumod plan --gpu");
+    c->add_option("--backend", compare.backend, "passed to gpumod plan --backend (cuda, vulkan)");
     c->add_option("--title", compare.title, "heading of results.md")->capture_default_str();
 
     fs::path ingest_dir;

@@ -32,6 +32,11 @@ namespace gpumod::app {
 
 namespace {
 
+plan::Backend gpu_backend(const PlanOptions& options)
+{
+    return options.backend == "vulkan" ? plan::Backend::vulkan : plan::Backend::cuda;
+}
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using plan::DeviceSpec;
@@ -136,12 +141,12 @@ tl::expected<Devices, UsageError> find_devices(const PlanOptions& options)
         DeviceSpec gpu;
         gpu.name = "GPU0";
         gpu.gpu = true;
-        gpu.backend = plan::Backend::cuda;
+        gpu.backend = gpu_backend(options);
         gpu.free_bytes = capacity->bytes;
         gpu.label = capacity->label;
         devices.gpus.push_back(gpu);
-        devices.source = fmt::format("--gpu {}: {} (CUDA backend assumed, whole memory free)",
-                                     *options.gpu, capacity->label);
+        devices.source = fmt::format("--gpu {}: {} ({} backend, whole memory free)",
+                                     *options.gpu, capacity->label, options.backend);
         return devices;
     }
     auto inventory = nvml::query_gpus();
@@ -150,14 +155,14 @@ tl::expected<Devices, UsageError> find_devices(const PlanOptions& options)
             DeviceSpec gpu;
             gpu.name = fmt::format("GPU{}", g.index);
             gpu.gpu = true;
-            gpu.backend = plan::Backend::cuda;
+            gpu.backend = gpu_backend(options);
             gpu.free_bytes = g.memory.free_bytes;
             gpu.label = fmt::format("{} (NVML: {} MiB free of {} MiB)", g.name,
                                     g.memory.free_bytes / k_mib, g.memory.total_bytes / k_mib);
             devices.gpus.push_back(gpu);
         }
-        devices.source = fmt::format("{} NVIDIA GPU(s) through NVML, CUDA backend assumed",
-                                     devices.gpus.size());
+        devices.source = fmt::format("{} NVIDIA GPU(s) through NVML, {} backend",
+                                     devices.gpus.size(), options.backend);
         return devices;
     }
     const std::string why = inventory ? describe_nvml_state(*inventory) : inventory.error().message;

@@ -95,6 +95,7 @@ struct PlanOptions
     std::optional<std::filesystem::path> model_draft;
     std::optional<std::filesystem::path> mmproj;
     std::optional<std::string> gpu;          ///< auto, a size ("24GB"), or a card ("rtx4090")
+    std::string backend = "cuda";            ///< ggml GPU backend: cuda or vulkan
     std::optional<uint64_t> margin_mib;      ///< memory to keep free
     std::vector<std::filesystem::path> candidates; ///< other quantizations to consider
     std::optional<std::string> fit;          ///< on/off: predict as llama-server's --fit would

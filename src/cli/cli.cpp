@@ -137,8 +137,12 @@ int run(int argc, char** argv)
     plan_cmd->add_option("--model-draft", plan.model_draft, "draft model for draft-simple; also -md");
     plan_cmd->add_option("--mmproj", plan.mmproj, "multimodal projector file");
     plan_cmd->add_option("--gpu", plan.gpu,
-                         "auto (NVML), a size such as 24GB or 24576MiB, or a card such as "
-                         "rtx4090, rtx3090, a100-80gb, h100, h200");
+                         "auto (NVML), none (CPU backend), a size such as 24GB or 24576MiB, or "
+                         "a card such as rtx4090, rtx3090, a100-80gb, h100, h200");
+    plan_cmd->add_option("--backend", plan.backend,
+                         "ggml GPU backend llama-server uses (its per-GPU overhead differs)")
+        ->check(CLI::IsMember({"cuda", "vulkan"}))
+        ->capture_default_str();
     plan_cmd->add_option("--margin", plan.margin_mib, "MiB to keep free on each device");
     plan_cmd->add_option("--candidates", plan.candidates,
                          "other quantizations of the same model to rank as fallbacks");

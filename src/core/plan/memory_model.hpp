@@ -125,7 +125,9 @@ inline constexpr uint64_t k_cuda_runtime_overhead = 457 * k_mib;
 /// The llama-server process beyond its buffers on the host (code, tokenizer tables, graph
 /// metadata, allocator slack): a tiny model's server has ~24 MiB RSS for ~10 MiB of buffers.
 inline constexpr uint64_t k_host_runtime_overhead = 12 * k_mib;
-/// Vulkan instance, device and driver reservations per GPU.
-inline constexpr uint64_t k_vulkan_runtime_overhead = 256 * k_mib;
+/// Vulkan instance, device and driver reservations per GPU beyond llama-server's buffers:
+/// measured as nvidia-smi's device delta minus the buffers, 57-66 MiB over 41 cells on an
+/// H200 with driver 580 (bench/plan-accuracy/gpu/results-gpu.md); the largest is used.
+inline constexpr uint64_t k_vulkan_runtime_overhead = 66 * k_mib;
 
 } // namespace gpumod::plan
