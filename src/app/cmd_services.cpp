@@ -654,6 +654,29 @@ int cmd_service_cmd(const GlobalOptions& global, const std::string& id, std::ost
     return k_exit_ok;
 }
 
+Result<ServicesOverview> services_overview(const GlobalOptions& global)
+{
+    auto context = open_context(global);
+    if (!context) {
+        return tl::unexpected(context.error());
+    }
+    auto current = (*context)->db.get_setting(services::k_setting_current_mode);
+    if (!current) {
+        return tl::unexpected(current.error());
+    }
+    auto live = (*context)->supervisor.observe();
+    if (!live) {
+        return tl::unexpected(live.error());
+    }
+    ServicesOverview overview;
+    overview.current_mode = *current;
+    for (const auto& s : *live) {
+        overview.services.push_back(ServicesOverview::Entry{
+            s.record.id, std::string(state_word(s.state)), s.record.pid, s.record.port});
+    }
+    return overview;
+}
+
 int cmd_mode_status(const GlobalOptions& global, std::ostream& out, std::ostream& err)
 {
     int code = k_exit_ok;

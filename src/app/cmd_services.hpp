@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <iosfwd>
 #include <optional>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "app/commands.hpp"
 #include "core/services/service_catalog.hpp"
@@ -17,6 +19,23 @@ namespace gpumod::app {
 /// TODO(#4): the planner (src/core/plan, `gpumod plan`) is not wired in yet; this answers
 /// "not checked" and every start proceeds.
 PreflightVerdict preflight(const ServiceSpec& spec);
+
+/// What `gpumod status` shows about services: the current mode and every live service.
+struct ServicesOverview
+{
+    std::optional<std::string> current_mode;
+    struct Entry
+    {
+        std::string id;
+        std::string state; ///< "ready", "loading", ...
+        int pid = 0;
+        uint16_t port = 0;
+    };
+    std::vector<Entry> services;
+};
+
+/// Observes the services gpumod supervises (adopting live ones, clearing dead records).
+Result<ServicesOverview> services_overview(const GlobalOptions& global);
 
 /// `gpumod service list`: every known service (presets) and every running one (orphans too),
 /// with state, pid, port.

@@ -1,9 +1,12 @@
 #include "adapters/nvml/nvml_library.hpp"
 #include "adapters/posix/environment.hpp"
+#include "app/cmd_services.hpp"
 #include "app/commands.hpp"
+#include "core/report/text_table.hpp"
 #include "app/exit_codes.hpp"
 #include "core/gpu/gpu_info.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <ostream>
@@ -93,10 +96,43 @@ int cmd_status(const GlobalOptions& global, std::ostream& out, std::ostream& err
         return k_exit_environment;
     }
 
+    // Services are part of the picture but never make status fail: a database problem is
+    // reported in place of the list.
+    const auto overview = services_overview(global);
     if (global.json) {
-        out << inventory_json(*inventory).dump(2) << '\n';
+        auto j = inventory_json(*inventory);
+        if (overview) {
+            j["mode"] = overview->current_mode ? nlohmann::json(*overview->current_mode)
+                                               : nlohmann::json(nullptr);
+            j["services"] = nlohmann::json::array();
+            for (const auto& s : overview->services) {
+                j["services"].push_back(
+                    {{"id", s.id}, {"state", s.state}, {"pid", s.pid}, {"port", s.port}});
+            }
+        } else {
+            j["services_error"] = overview.error().message;
+        }
+        out << j.dump(2) << '\n';
     } else {
         out << render_gpu_table(*inventory);
+        if (overview) {
+            out << fmt::format("\nmode: {}\n", overview->current_mode.value_or("(none)"));
+            if (overview->services.empty()) {
+                out << "services: none running\n";
+            } else {
+                TextTable table;
+                table.add_column("service");
+                table.add_column("state");
+                table.add_column("pid", Align::right);
+                table.add_column("port", Align::right);
+                for (const auto& s : overview->services) {
+                    table.add_row({s.id, s.state, std::to_string(s.pid), std::to_string(s.port)});
+                }
+                out << table.render();
+            }
+        } else {
+            out << "\nservices: unknown (" << overview.error().message << ")\n";
+        }
     }
     if (inventory->state == NvmlState::unavailable) {
         // The NVIDIA library is installed, so the user expects a GPU: say how to get it back.

@@ -57,10 +57,15 @@ TEST(Cli, UnknownSubcommandIsAUsageError)
 
 TEST(Cli, StatusJsonReportsTheFakeNvmlGpusExactly)
 {
-    auto r = run_gpumod({"status", "--json"}, {{"GPUMOD_NVML_LIBRARY", GPUMOD_FAKE_NVML_PATH}});
+    TempDir dir;
+    auto r = run_gpumod({"status", "--json", "--db", (dir.path() / "g.db").string()},
+                        {{"GPUMOD_NVML_LIBRARY", GPUMOD_FAKE_NVML_PATH},
+                         {"XDG_STATE_HOME", (dir.path() / "state").string()}});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j.at("state"), "ok");
+    EXPECT_TRUE(j.at("services").empty()) << "a fresh database has no services";
+    EXPECT_TRUE(j.at("mode").is_null());
     EXPECT_EQ(j.at("driver_version"), "550.54.15");
     EXPECT_EQ(j.at("nvml_version"), "12.550.54.15");
     const auto& gpus = j.at("gpus");

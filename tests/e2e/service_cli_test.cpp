@@ -170,6 +170,19 @@ TEST_F(ServiceCli, StartStatusLogsCmdStop)
     EXPECT_THAT(text.out, HasSubstr("chat"));
     EXPECT_THAT(text.out, HasSubstr("ready"));
 
+    // `gpumod status` shows what runs next to the GPUs.
+    auto overall = run({"status", "--json"});
+    ASSERT_EQ(overall.exit_code, 0) << overall.err;
+    const auto o = json::parse(overall.out);
+    ASSERT_EQ(o.at("services").size(), 1U) << overall.out;
+    EXPECT_EQ(o.at("services")[0].at("id"), "chat");
+    EXPECT_EQ(o.at("services")[0].at("state"), "ready");
+    EXPECT_EQ(o.at("services")[0].at("pid"), pid);
+    EXPECT_EQ(o.at("services")[0].at("port"), port);
+    auto overall_text = run({"status"});
+    EXPECT_THAT(overall_text.out, HasSubstr("service"));
+    EXPECT_THAT(overall_text.out, HasSubstr("ready"));
+
     auto logs = run({"service", "logs", "chat", "-n", "1"});
     ASSERT_EQ(logs.exit_code, 0) << logs.err;
     EXPECT_THAT(logs.out, HasSubstr(fmt::format("listening on http://127.0.0.1:{}", port)));

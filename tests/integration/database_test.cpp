@@ -1,6 +1,9 @@
 #include "adapters/sqlite/database.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <vector>
 
 #include <fstream>
 
@@ -111,6 +114,31 @@ TEST_F(DatabaseTest, UnwritableDirectoryIsAClearErrorThatNamesTheFix)
     std::filesystem::permissions(m_dir, std::filesystem::perms::owner_all);
     ASSERT_FALSE(db.has_value());
     EXPECT_NE(db.error().message.find("GPUMOD_DB"), std::string::npos) << db.error().message;
+}
+
+TEST_F(DatabaseTest, ManyProcessesOpeningANewDatabaseAtOnceAllSucceed)
+{
+    // Each child opens its own connection at the same moment: the switch to WAL and the
+    // migrations race, and every opener must still get a migrated database.
+    const auto path = m_dir / "race.db";
+    constexpr int k_children = 8;
+    std::vector<pid_t> children;
+    for (int i = 0; i < k_children; ++i) {
+        const pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            auto db = Database::open(path);
+            _exit(db.has_value() && db->schema_version() == latest_schema_version() ? 0 : 1);
+        }
+        children.push_back(pid);
+    }
+    int failures = 0;
+    for (pid_t pid : children) {
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        failures += (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : 1;
+    }
+    EXPECT_EQ(failures, 0);
 }
 
 } // namespace

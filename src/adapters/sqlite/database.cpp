@@ -1,9 +1,15 @@
 #include "adapters/sqlite/database.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <system_error>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 #include <fmt/format.h>
+
+#include "adapters/posix/clock.hpp"
 
 namespace gpumod::sqlite {
 namespace {
@@ -46,6 +52,41 @@ std::string where(const std::filesystem::path& path)
     return fmt::format("database '{}'", path.string());
 }
 
+// Pragmas and migrations on a freshly opened connection; SQLite exceptions propagate.
+Status configure_and_migrate(SQLite::Database& db, const std::filesystem::path& path)
+{
+    db.exec("PRAGMA foreign_keys=ON");
+    // WAL lets a running benchmark write while `status` reads.
+    const std::string mode = db.execAndGet("PRAGMA journal_mode=WAL").getString();
+    if (mode != "wal") {
+        return fail(fmt::format("{}: cannot switch to WAL journal mode (got '{}'); is it on "
+                                "a network file system?",
+                                where(path), mode));
+    }
+    db.exec("PRAGMA synchronous=NORMAL");
+    const int current = db.execAndGet("PRAGMA user_version").getInt();
+    if (current > latest_schema_version()) {
+        return fail(fmt::format("{} has schema version {}, newer than this gpumod knows ({}); "
+                                "upgrade gpumod or use another database with --db",
+                                where(path), current, latest_schema_version()));
+    }
+    for (const auto& m : k_migrations) {
+        if (m.version <= current) {
+            continue;
+        }
+        // IMMEDIATE takes the write lock first, and the version is read again under it:
+        // two gpumod processes opening a new database at once must not both migrate.
+        SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+        if (db.execAndGet("PRAGMA user_version").getInt() >= m.version) {
+            continue;
+        }
+        db.exec(m.sql);
+        db.exec(fmt::format("PRAGMA user_version={}", m.version));
+        tx.commit();
+    }
+    return {};
+}
+
 } // namespace
 
 const std::vector<Migration>& migrations()
@@ -71,42 +112,29 @@ Result<Database> Database::open(const std::filesystem::path& path)
         }
     }
     std::unique_ptr<SQLite::Database> db;
-    try {
-        db = std::make_unique<SQLite::Database>(path.string(),
-                                                SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000);
-        db->exec("PRAGMA foreign_keys=ON");
-        // WAL lets a running benchmark write while `status` reads.
-        const std::string mode = db->execAndGet("PRAGMA journal_mode=WAL").getString();
-        if (mode != "wal") {
-            return fail(fmt::format("{}: cannot switch to WAL journal mode (got '{}'); is it on "
-                                    "a network file system?",
-                                    where(path), mode));
-        }
-        db->exec("PRAGMA synchronous=NORMAL");
-        const int current = db->execAndGet("PRAGMA user_version").getInt();
-        if (current > latest_schema_version()) {
-            return fail(fmt::format("{} has schema version {}, newer than this gpumod knows ({}); "
-                                    "upgrade gpumod or use another database with --db",
-                                    where(path), current, latest_schema_version()));
-        }
-        for (const auto& m : k_migrations) {
-            if (m.version <= current) {
+    // Two gpumod processes opening a new database at once race for the lock that the switch
+    // to WAL needs, and SQLite answers SQLITE_BUSY at once there instead of waiting for its
+    // busy timeout: retry the whole setup for a bounded time.
+    const auto deadline = posix::monotonic_now() + std::chrono::seconds(10);
+    for (int attempt = 0;; ++attempt) {
+        try {
+            db = std::make_unique<SQLite::Database>(
+                path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000);
+            if (auto configured = configure_and_migrate(*db, path); !configured) {
+                return tl::unexpected(configured.error());
+            }
+            break;
+        } catch (const SQLite::Exception& e) {
+            const bool busy = e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED;
+            if (busy && posix::monotonic_now() < deadline) {
+                db.reset();
+                posix::sleep_for(std::chrono::milliseconds(10 + 10 * std::min(attempt, 9)));
                 continue;
             }
-            // IMMEDIATE takes the write lock first, and the version is read again under it:
-            // two gpumod processes opening a new database at once must not both migrate.
-            SQLite::Transaction tx(*db, SQLite::TransactionBehavior::IMMEDIATE);
-            if (db->execAndGet("PRAGMA user_version").getInt() >= m.version) {
-                continue;
-            }
-            db->exec(m.sql);
-            db->exec(fmt::format("PRAGMA user_version={}", m.version));
-            tx.commit();
+            return fail(fmt::format("cannot open {}: {}; check the file's permissions or choose "
+                                    "another path with --db or GPUMOD_DB",
+                                    where(path), e.what()));
         }
-    } catch (const SQLite::Exception& e) {
-        return fail(fmt::format("cannot open {}: {}; check the file's permissions or choose "
-                                "another path with --db or GPUMOD_DB",
-                                where(path), e.what()));
     }
     return Database(path, std::move(db));
 }
