@@ -304,6 +304,15 @@ StartOutcome Supervisor::start(const ServiceSpec& spec)
             const auto status = probe_health(*client, record.health_path, refused);
             if (status && *status == 200) {
                 const auto ready = posix::monotonic_now();
+                // The server may have logged its listening line after our last read of the
+                // log: look once more so the load/detect split uses it when it is there.
+                for (const auto& line : splitter.feed(cursor.read_new())) {
+                    if (!line_seen && readiness_signal(line) == ReadinessSignal::listening) {
+                        line_seen = ready;
+                        outcome.timings.saw_listening_line = true;
+                        outcome.timings.server_clock_listening_us = parse_log_timestamp_us(line);
+                    }
+                }
                 const auto load_end = line_seen.value_or(ready);
                 outcome.timings.load_us = micros(load_end - spawned);
                 outcome.timings.detect_us = micros(ready - load_end);
