@@ -541,6 +541,27 @@ std::string safe_name(std::string s)
     return s;
 }
 
+/// `argv` as it is committed: the program by name and files under the models folder as
+/// "models/<relative path>", so that results carry no machine's paths.
+std::vector<std::string> for_the_record(std::vector<std::string> argv, const fs::path& models_dir)
+{
+    if (!argv.empty()) {
+        argv[0] = fs::path(argv[0]).filename().string();
+    }
+    const fs::path base = fs::absolute(models_dir).lexically_normal();
+    for (auto& arg : argv) {
+        const fs::path p(arg);
+        if (!p.is_absolute()) {
+            continue;
+        }
+        const fs::path rel = p.lexically_normal().lexically_relative(base);
+        if (!rel.empty() && *rel.begin() != "..") {
+            arg = (fs::path("models") / rel).string();
+        }
+    }
+    return argv;
+}
+
 json model_json(const ModelEntry& m, const fs::path& models_dir)
 {
     std::error_code ec;
@@ -551,7 +572,7 @@ json model_json(const ModelEntry& m, const fs::path& models_dir)
             {"architecture", m.architecture},
             {"bytes", m.bytes},
             {"mtp", m.mtp},
-            {"generator", m.generator}};
+            {"generator", for_the_record(m.generator, models_dir)}};
 }
 
 /// Runs one cell: start, wait for /health (or exit), stop, parse the log.
@@ -597,7 +618,7 @@ json run_cell(const Cell& cell, const Tools& tools, const fs::path& logs_dir,
         std::chrono::duration_cast<std::chrono::milliseconds>(posix::monotonic_now() - started)
             .count();
     const ParsedLog log = parse_llama_log(read_text(spec.log_path));
-    obs["argv"] = argv;
+    obs["argv"] = for_the_record(argv, models_dir);
     obs["status"] = healthy ? "ok" : "failed";
     obs["startup_ms"] = startup_ms;
     obs["wall_ms"] = wall_ms;
@@ -931,7 +952,7 @@ int cmd_compare(const CompareOptions& o, const Tools& tools)
             const CellConfig c = config_from_argv(obs["argv"].get<std::vector<std::string>>());
             const fs::path model = o.models_dir / obs["model"]["file"].get<std::string>();
             const auto argv = plan_argv(tools.gpumod, model, c, o.gpu, o.backend);
-            row["plan_argv"] = argv;
+            row["plan_argv"] = for_the_record(argv, o.models_dir);
             const auto p0 = posix::monotonic_now();
             auto r = posix::run_command(argv, std::chrono::seconds(60));
             plan_ms.push_back(

@@ -15,12 +15,15 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <vector>
 
 #include "adapters/gguf/model_files.hpp"
 #include "adapters/nvml/nvml_library.hpp"
+#include "app/cmd_presets.hpp"
 #include "app/commands.hpp"
 #include "app/exit_codes.hpp"
+#include "app/preset_plan.hpp"
 #include "core/gguf/model_architecture.hpp"
 #include "core/plan/fallbacks.hpp"
 #include "core/plan/gpu_catalog.hpp"
@@ -81,6 +84,36 @@ tl::expected<LoadedModel, UsageError> load_model(const fs::path& path, const cha
                                                      arch.error().message)});
     }
     return LoadedModel{path, std::move(*view), std::move(*arch)};
+}
+
+// The llama-server flags of preset `id` (see preset_plan.hpp). An id that is no preset is a
+// usage error that names the closest preset id and where to find them.
+tl::expected<LlamaServerArgs, UsageError> preset_args_for(const std::string& id)
+{
+    auto catalog = load_config_catalog();
+    if (!catalog) {
+        return tl::unexpected(UsageError{
+            fmt::format("'{}' is not a .gguf file, and presets cannot be read: {}", id,
+                        catalog.error().message),
+            k_exit_environment});
+    }
+    const config::Preset* preset = catalog->find_preset(id);
+    if (preset == nullptr) {
+        std::vector<std::string> ids;
+        for (const auto& p : catalog->presets) {
+            ids.push_back(p.id);
+        }
+        const auto guess = config::closest_match(id, ids);
+        return tl::unexpected(UsageError{fmt::format(
+            "'{}' is neither a GGUF file nor a preset id{}; pass the path of a .gguf model or "
+            "a preset id from `gpumod preset list`",
+            id, guess ? fmt::format(" (did you mean preset '{}'?)", *guess) : "")});
+    }
+    auto args = preset_server_args(*preset);
+    if (!args) {
+        return tl::unexpected(UsageError{args.error().message});
+    }
+    return std::move(*args);
 }
 
 tl::expected<gguf::TensorType, UsageError> cache_type(const std::optional<std::string>& text,
@@ -240,7 +273,10 @@ json config_json(const plan::ResolvedConfig& c)
                 {"n_cpu_moe", c.n_cpu_moe},
                 {"spec_type", plan::spec_type_name(c.spec_type)},
                 {"n_batch", c.n_batch},
-                {"n_ubatch", c.n_ubatch}};
+                {"n_ubatch", c.n_ubatch},
+                {"swa_full", c.swa_full},
+                {"cache_type_k_draft", gguf::tensor_type_info(c.draft_cache_type_k).name},
+                {"cache_type_v_draft", gguf::tensor_type_info(c.draft_cache_type_v).name}};
 }
 
 // Devices shown: the GPUs and the host; without GPUs only the host.
@@ -383,78 +419,126 @@ int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostre
         err << "gpumod plan: " << e.message << "\n";
         return e.code;
     };
-    const fs::path model_path(options.model_or_preset);
+    // A preset id plans the command line its service runs; flags given here override it.
+    std::optional<LlamaServerArgs> preset;
+    fs::path model_path(options.model_or_preset);
     std::error_code ec;
     if (model_path.extension() != ".gguf" && !fs::exists(model_path, ec)) {
-        return usage(UsageError{
-            fmt::format("'{}' is not a GGUF file, and planning a preset by id is not supported "
-                        "yet (presets arrive with issue #4): pass the path of the preset's .gguf "
-                        "model with its flags",
-                        options.model_or_preset)});
+        auto args = preset_args_for(options.model_or_preset);
+        if (!args) {
+            return usage(args.error());
+        }
+        preset = std::move(*args);
+        model_path = *preset->model;
     }
-    auto model = load_model(model_path, "model");
+    auto model = load_model(model_path, preset ? "the preset's model" : "model");
     if (!model) {
         return usage(model.error());
     }
 
-    PlanRequest request;
-    request.n_ctx = options.ctx.value_or(0);
-    request.parallel = options.parallel.value_or(-1);
-    auto ctk = cache_type(options.cache_type_k, "--cache-type-k");
-    auto ctv = cache_type(options.cache_type_v, "--cache-type-v");
-    if (!ctk) {
-        return usage(ctk.error());
+    PlanRequest request = preset ? preset->request : PlanRequest{};
+    if (options.ctx) {
+        request.n_ctx = *options.ctx;
     }
-    if (!ctv) {
-        return usage(ctv.error());
+    if (options.parallel) {
+        request.parallel = *options.parallel;
     }
-    request.cache_type_k = *ctk;
-    request.cache_type_v = *ctv;
+    for (auto [text, flag, type] :
+         {std::tuple{&options.cache_type_k, "--cache-type-k", &request.cache_type_k},
+          std::tuple{&options.cache_type_v, "--cache-type-v", &request.cache_type_v},
+          std::tuple{&options.cache_type_k_draft, "--cache-type-k-draft",
+                     &request.draft_cache_type_k},
+          std::tuple{&options.cache_type_v_draft, "--cache-type-v-draft",
+                     &request.draft_cache_type_v}}) {
+        if (!*text) {
+            continue;
+        }
+        auto parsed = cache_type(*text, flag);
+        if (!parsed) {
+            return usage(parsed.error());
+        }
+        *type = *parsed;
+    }
     if (options.flash_attn) {
         request.flash_attn = *options.flash_attn == "on"    ? plan::FlashAttn::on
                              : *options.flash_attn == "off" ? plan::FlashAttn::off
                                                             : plan::FlashAttn::automatic;
     }
-    request.n_gpu_layers = options.n_gpu_layers.value_or(-1);
-    if (options.n_cpu_moe && *options.n_cpu_moe < 0) {
-        return usage(UsageError{"--n-cpu-moe must be 0 or more"});
+    if (options.n_gpu_layers) {
+        request.n_gpu_layers = *options.n_gpu_layers;
     }
-    request.n_cpu_moe = static_cast<uint32_t>(options.n_cpu_moe.value_or(0));
+    if (options.n_cpu_moe) {
+        if (*options.n_cpu_moe < 0) {
+            return usage(UsageError{"--n-cpu-moe must be 0 or more"});
+        }
+        request.n_cpu_moe = static_cast<uint32_t>(*options.n_cpu_moe);
+    }
     if (options.spec_draft_n_max) {
         if (*options.spec_draft_n_max < 1) {
             return usage(UsageError{"--spec-draft-n-max must be 1 or more"});
         }
         request.spec_draft_n_max = static_cast<uint32_t>(*options.spec_draft_n_max);
     }
+    if (options.n_batch) {
+        request.n_batch = *options.n_batch;
+    }
+    if (options.n_ubatch) {
+        request.n_ubatch = *options.n_ubatch;
+    }
+    if (request.n_batch == 0 || request.n_ubatch == 0) {
+        return usage(UsageError{"--batch-size and --ubatch-size must be 1 or more"});
+    }
+    if (options.kv_unified) {
+        request.kv_unified = *options.kv_unified;
+    }
+    request.swa_full = request.swa_full || options.swa_full;
+
     std::vector<std::string> extra_notes;
-    const std::string spec = options.spec_type.value_or(options.model_draft ? "draft-simple" : "none");
-    if (!options.spec_type && options.model_draft) {
+    std::optional<fs::path> model_draft = options.model_draft;
+    std::optional<fs::path> mmproj = options.mmproj;
+    if (preset) {
+        if (!model_draft && preset->draft_model) {
+            model_draft = fs::path(*preset->draft_model);
+        }
+        if (!mmproj && preset->mmproj) {
+            mmproj = fs::path(*preset->mmproj);
+        }
+        extra_notes.push_back(fmt::format("preset '{}': its service's llama-server flags, "
+                                          "under the ones given on this command line",
+                                          options.model_or_preset));
+        for (const auto& note : preset->notes) {
+            extra_notes.push_back(fmt::format("preset '{}': {}", options.model_or_preset, note));
+        }
+    }
+    if (options.spec_type) {
+        request.spec_type = *options.spec_type == "draft-mtp"      ? plan::SpecType::draft_mtp
+                            : *options.spec_type == "draft-simple" ? plan::SpecType::draft_simple
+                                                                   : plan::SpecType::none;
+    } else if (options.model_draft && request.spec_type == plan::SpecType::none) {
+        request.spec_type = plan::SpecType::draft_simple;
         extra_notes.push_back("--model-draft without --spec-type: planned as draft-simple");
     }
-    request.spec_type = spec == "draft-mtp"      ? plan::SpecType::draft_mtp
-                        : spec == "draft-simple" ? plan::SpecType::draft_simple
-                                                 : plan::SpecType::none;
 
     std::optional<LoadedModel> draft;
     if (request.spec_type == plan::SpecType::draft_simple) {
-        if (!options.model_draft) {
+        if (!model_draft) {
             return usage(UsageError{"--spec-type draft-simple needs --model-draft FILE (a small "
                                     "model with the same vocabulary)"});
         }
-        auto d = load_model(*options.model_draft, "draft model");
+        auto d = load_model(*model_draft, "draft model");
         if (!d) {
             return usage(d.error());
         }
         draft = std::move(*d);
     }
     uint64_t mmproj_bytes = 0;
-    if (options.mmproj) {
-        auto mm = gguf::read_model_files(*options.mmproj);
+    if (mmproj) {
+        auto mm = gguf::read_model_files(*mmproj);
         if (!mm) {
-            return usage(UsageError{fmt::format("--mmproj '{}': {}", options.mmproj->string(),
+            return usage(UsageError{fmt::format("--mmproj '{}': {}", mmproj->string(),
                                                 mm.error().message),
-                                    fs::exists(*options.mmproj, ec) ? k_exit_usage
-                                                                    : k_exit_environment});
+                                    fs::exists(*mmproj, ec) ? k_exit_usage
+                                                            : k_exit_environment});
         }
         for (const auto& t : mm->header.tensors) {
             mmproj_bytes += t.byte_size;
@@ -481,13 +565,16 @@ int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostre
     };
 
     // --fit: as given, as llama-server's --fit on would change it, or both.
-    const bool ctx_pinned = options.ctx.has_value();
-    const bool ngl_pinned = options.n_gpu_layers.has_value();
+    const bool ctx_pinned = options.ctx.has_value() || (preset && preset->ctx_pinned);
+    const bool ngl_pinned = options.n_gpu_layers.has_value() || (preset && preset->ngl_pinned);
+    // A preset that runs with --fit off is planned as given, like its service starts.
+    const std::string fit_setting =
+        options.fit.value_or(preset && !preset->fit ? "off" : "");
     std::optional<plan::FitOutcome> fit;
-    if (!gpus.empty() && options.fit.value_or("") != "off" && (!ctx_pinned || !ngl_pinned)) {
+    if (!gpus.empty() && fit_setting != "off" && (!ctx_pinned || !ngl_pinned)) {
         fit = plan::fit_like_llama_server(inputs, request, ctx_pinned, ngl_pinned);
     }
-    const bool fit_mode = options.fit.value_or("") == "on" && fit.has_value();
+    const bool fit_mode = fit_setting == "on" && fit.has_value();
     const PlanRequest primary_request = fit_mode ? fit->request : request;
 
     auto primary = make_plan(primary_request);
@@ -521,6 +608,7 @@ int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostre
     if (global.json) {
         json j;
         j["model"] = {{"path", model_path.string()},
+                      {"preset", preset ? json(options.model_or_preset) : json(nullptr)},
                       {"architecture", model->arch.name},
                       {"file_bytes", model->view.header.file_size},
                       {"shards", model->view.shards.size()},
@@ -566,6 +654,9 @@ int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostre
         }
         out << j.dump(2) << "\n";
     } else {
+        if (preset) {
+            out << fmt::format("preset: {}\n", options.model_or_preset);
+        }
         out << fmt::format("model: {} ({}, {} layers{}, {} MiB of tensors{})\n",
                            model_path.string(), model->arch.name, model->arch.n_layer,
                            model->arch.n_nextn > 0

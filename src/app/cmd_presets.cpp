@@ -98,6 +98,7 @@ nlohmann::json preset_json(const Preset& p)
             {"gpu_memory_utilization", optional_json(p.vllm.gpu_memory_utilization)},
             {"max_model_len", optional_json(p.vllm.max_model_len)},
             {"max_num_seqs", optional_json(p.vllm.max_num_seqs)},
+            {"tensor_parallel_size", optional_json(p.vllm.tensor_parallel_size)},
             {"dtype", optional_json(p.vllm.dtype)},
             {"enforce_eager", p.vllm.enforce_eager},
             {"enable_sleep_mode", p.vllm.enable_sleep_mode},

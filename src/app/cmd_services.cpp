@@ -14,12 +14,15 @@
 #include "adapters/services/log_file.hpp"
 #include "adapters/services/mode_switcher.hpp"
 #include "adapters/services/supervisor.hpp"
+#include "adapters/services/vllm_control.hpp"
 #include "adapters/sqlite/database.hpp"
 #include "app/cmd_presets.hpp"
 #include "app/exit_codes.hpp"
 #include "core/config/render_argv.hpp"
 #include "core/report/text_table.hpp"
+#include "core/services/service_url.hpp"
 #include "core/services/state_paths.hpp"
+#include "core/services/systemd_unit.hpp"
 
 namespace gpumod::app {
 namespace {
@@ -143,6 +146,49 @@ std::unique_ptr<Context> open_or_report(const GlobalOptions& global, std::ostrea
     return std::move(*context);
 }
 
+/// Stops `id`, observing first: that clears a dead record instead of "stopping" a reused pid.
+/// nullopt after printing why (`code` set).
+std::optional<services::StopOutcome> observe_and_stop(Context& context, const std::string& id,
+                                                      std::ostream& err, int& code)
+{
+    if (auto observed = context.supervisor.observe(); !observed) {
+        err << "gpumod: " << observed.error().message << '\n';
+        code = k_exit_environment;
+        return std::nullopt;
+    }
+    auto stopped = context.supervisor.stop(id);
+    if (!stopped) {
+        err << "gpumod: " << stopped.error().message << '\n';
+        code = k_exit_failure;
+        return std::nullopt;
+    }
+    return *stopped;
+}
+
+/// A command's context with the spec of the service it names.
+struct ServiceTarget
+{
+    std::unique_ptr<Context> context;
+    ServiceSpec spec;
+};
+
+/// Opens the context and resolves `id` from the presets, or prints why not (`code` set).
+std::optional<ServiceTarget> open_service(const GlobalOptions& global, const std::string& id,
+                                          std::ostream& err, int& code)
+{
+    auto context = open_or_report(global, err, code);
+    if (!context) {
+        return std::nullopt;
+    }
+    auto spec = context->spec(id);
+    if (!spec) {
+        err << "gpumod: " << spec.error().message << '\n';
+        code = k_exit_usage;
+        return std::nullopt;
+    }
+    return ServiceTarget{std::move(context), std::move(*spec)};
+}
+
 std::string ms_text(int64_t us)
 {
     return fmt::format("{:.1f} ms", static_cast<double>(us) / 1000.0);
@@ -184,6 +230,35 @@ json record_json(const ServiceRecord& r)
                 {"started_at_ms", r.started_at_ms}};
 }
 
+json preflight_json(const PreflightVerdict& v, bool forced)
+{
+    json gpus = json::array();
+    for (const auto& [index, needs] : v.needs_by_gpu) {
+        const auto free = v.free_by_gpu.find(index);
+        gpus.push_back(json{{"index", index},
+                            {"needs_bytes", needs},
+                            {"free_bytes", free == v.free_by_gpu.end() ? json(nullptr)
+                                                                       : json(free->second)}});
+    }
+    json fallbacks = json::array();
+    for (const auto& f : v.fallbacks) {
+        fallbacks.push_back(json{{"rank", f.rank},
+                                 {"kind", plan::fallback_kind_name(f.kind)},
+                                 {"change", f.change},
+                                 {"args", f.args},
+                                 {"predicted_total", f.predicted_total},
+                                 {"fits", f.fits},
+                                 {"note", f.note}});
+    }
+    return json{{"outcome", preflight_outcome_word(v.outcome)},
+                {"summary", v.summary},
+                {"basis", v.basis},
+                {"detail", v.detail},
+                {"forced", forced},
+                {"gpus", gpus},
+                {"fallbacks", fallbacks}};
+}
+
 json observed_json(const services::ObservedService& s)
 {
     json j = record_json(s.record);
@@ -199,10 +274,22 @@ std::string timings_text(const services::StartTimings& t)
                        ms_text(t.total_us));
 }
 
-/// Prints the outcome of a start; returns the exit code.
-int report_start(const GlobalOptions& global, const std::string& id,
-                 const services::StartOutcome& outcome, std::ostream& out, std::ostream& err)
+/// A start behind the preflight gate.
+struct GatedStart
 {
+    services::StartOutcome outcome;
+    PreflightVerdict verdict;
+    bool forced = false; ///< started although the verdict is does_not_fit
+};
+
+/// Prints the outcome of a start; returns the exit code.
+int report_start(const GlobalOptions& global, const std::string& id, const GatedStart& gated,
+                 std::ostream& out, std::ostream& err)
+{
+    const services::StartOutcome& outcome = gated.outcome;
+    if (!global.json && outcome.ok && !outcome.already_running) {
+        out << "preflight: " << gated.verdict.summary << '\n';
+    }
     if (global.json) {
         json j{{"id", id},
                {"ok", outcome.ok},
@@ -212,7 +299,7 @@ int report_start(const GlobalOptions& global, const std::string& id,
                {"error", outcome.error},
                {"exit", outcome.exit_description},
                {"log_tail", outcome.log_tail},
-               {"preflight", "not checked"}};
+               {"preflight", preflight_json(gated.verdict, gated.forced)}};
         j["record"] = outcome.record ? record_json(*outcome.record) : json(nullptr);
         out << j.dump(2) << '\n';
     } else if (outcome.ok && outcome.already_running) {
@@ -239,18 +326,39 @@ int report_start(const GlobalOptions& global, const std::string& id,
     return k_exit_ok;
 }
 
-/// Start with the preflight gate.
-services::StartOutcome gated_start(Context& context, const ServiceSpec& spec, bool force)
+/// Start with the preflight gate; the verdict goes to the audit log, and a forced start that
+/// does not fit is warned about on `err` before it begins.
+GatedStart gated_start(Context& context, const ServiceSpec& spec, bool force, std::ostream& err)
 {
-    const auto verdict = preflight(spec);
-    if (verdict.outcome == PreflightVerdict::Outcome::does_not_fit && !force) {
-        services::StartOutcome refused;
-        refused.error = fmt::format("cannot start service '{}': it does not fit (use --force to "
-                                    "start anyway): {}",
-                                    spec.id, verdict.detail);
-        return refused;
+    GatedStart gated;
+    // A running service holds its memory already: judging it again would refuse it.
+    if (auto live = context.supervisor.observe_one(spec.id); live && *live) {
+        gated.verdict = preflight_not_checked("already running");
+        gated.outcome = context.supervisor.start(spec);
+        return gated;
     }
-    return context.supervisor.start(spec);
+    gated.verdict = preflight(spec);
+    const auto decision = decide_preflight(gated.verdict, force);
+    [[maybe_unused]] auto noted =
+        context.db.record_event(posix::unix_now_ms(), "service.preflight",
+                                preflight_event_detail(spec.id, gated.verdict, decision.words));
+    if (decision.refuse) {
+        gated.outcome.error = "cannot start: " +
+                              preflight_refusal_message(spec.id, gated.verdict,
+                                                        "pass --force to start it anyway, or "
+                                                        "change the preset (see the fallbacks)");
+        return gated;
+    }
+    if (gated.verdict.outcome == PreflightVerdict::Outcome::does_not_fit) {
+        gated.forced = true;
+        err << "gpumod: warning: "
+            << preflight_refusal_message(spec.id, gated.verdict,
+                                         "none: starting it anyway (--force)")
+            << '\n'
+            << std::flush;
+    }
+    gated.outcome = context.supervisor.start(spec);
+    return gated;
 }
 
 std::string uptime_text(int64_t started_at_ms)
@@ -277,6 +385,7 @@ json switch_report_json(const services::SwitchReport& report)
                {"detail", step.detail}};
         if (step.kind == StepKind::start) {
             s["preflight"] = step.preflight;
+            s["preflight_summary"] = step.preflight_summary;
             s["timings"] = step.timings ? timings_json(*step.timings) : json(nullptr);
             s["diagnosis"] = diagnosis_json(step.diagnosis);
         }
@@ -313,7 +422,8 @@ std::string step_line(const services::StepReport& step)
         line += " (" + timings_text(*step.timings) + ")";
     }
     if (!step.detail.empty() && (step.ok || !step.timings)) {
-        line += "; " + step.detail;
+        // A refusal's breakdown comes with the final error; one line per step here.
+        line += "; " + step.detail.substr(0, step.detail.find('\n'));
     }
     return line;
 }
@@ -379,16 +489,13 @@ services::ModeSwitcher make_switcher(Context& context)
 {
     return services::ModeSwitcher(
         context.supervisor, context.db, [&context](const std::string& id) { return context.spec(id); },
-        [](const ServiceSpec& spec) { return preflight(spec); },
+        [](const ServiceSpec& spec, const FreeMemoryDelta& delta) {
+            return preflight(spec, delta);
+        },
         [] { return nvml::query_gpus(); });
 }
 
 } // namespace
-
-PreflightVerdict preflight(const ServiceSpec& /*spec*/)
-{
-    return PreflightVerdict{PreflightVerdict::Outcome::not_checked, "the planner is not wired in yet"};
-}
 
 int cmd_service_list(const GlobalOptions& global, std::ostream& out, std::ostream& err)
 {
@@ -512,16 +619,12 @@ int cmd_service_start(const GlobalOptions& global, const std::string& id, bool f
                       std::ostream& out, std::ostream& err)
 {
     int code = k_exit_ok;
-    auto context = open_or_report(global, err, code);
-    if (!context) {
+    auto target = open_service(global, id, err, code);
+    if (!target) {
         return code;
     }
-    auto spec = context->spec(id);
-    if (!spec) {
-        err << "gpumod: " << spec.error().message << '\n';
-        return k_exit_usage;
-    }
-    return report_start(global, id, gated_start(*context, *spec, force), out, err);
+    return report_start(global, id, gated_start(*target->context, target->spec, force, err), out,
+                        err);
 }
 
 int cmd_service_stop(const GlobalOptions& global, const std::string& id, std::ostream& out,
@@ -532,15 +635,9 @@ int cmd_service_stop(const GlobalOptions& global, const std::string& id, std::os
     if (!context) {
         return code;
     }
-    // Observing first clears a dead record instead of "stopping" a reused pid.
-    if (auto observed = context->supervisor.observe(); !observed) {
-        err << "gpumod: " << observed.error().message << '\n';
-        return k_exit_environment;
-    }
-    auto stopped = context->supervisor.stop(id);
+    auto stopped = observe_and_stop(*context, id, err, code);
     if (!stopped) {
-        err << "gpumod: " << stopped.error().message << '\n';
-        return k_exit_failure;
+        return code;
     }
     if (global.json) {
         out << json{{"id", id},
@@ -564,29 +661,20 @@ int cmd_service_restart(const GlobalOptions& global, const std::string& id, bool
                         std::ostream& out, std::ostream& err)
 {
     int code = k_exit_ok;
-    auto context = open_or_report(global, err, code);
-    if (!context) {
+    auto target = open_service(global, id, err, code);
+    if (!target) {
         return code;
     }
-    auto spec = context->spec(id);
-    if (!spec) {
-        err << "gpumod: " << spec.error().message << '\n';
-        return k_exit_usage;
-    }
-    if (auto observed = context->supervisor.observe(); !observed) {
-        err << "gpumod: " << observed.error().message << '\n';
-        return k_exit_environment;
-    }
-    auto stopped = context->supervisor.stop(id);
+    auto& context = target->context;
+    auto stopped = observe_and_stop(*context, id, err, code);
     if (!stopped) {
-        err << "gpumod: " << stopped.error().message << '\n';
-        return k_exit_failure;
+        return code;
     }
     if (!global.json && stopped->was_running) {
         out << fmt::format("stopped {} (pid {}) in {}\n", id, stopped->pid,
                            ms_text(stopped->took_us));
     }
-    return report_start(global, id, gated_start(*context, *spec, force), out, err);
+    return report_start(global, id, gated_start(*context, target->spec, force, err), out, err);
 }
 
 int cmd_service_logs(const GlobalOptions& global, const ServiceLogsOptions& options,
@@ -633,15 +721,11 @@ int cmd_service_cmd(const GlobalOptions& global, const std::string& id, std::ost
                     std::ostream& err)
 {
     int code = k_exit_ok;
-    auto context = open_or_report(global, err, code);
-    if (!context) {
+    auto target = open_service(global, id, err, code);
+    if (!target) {
         return code;
     }
-    auto spec = context->spec(id);
-    if (!spec) {
-        err << "gpumod: " << spec.error().message << '\n';
-        return k_exit_usage;
-    }
+    const auto* spec = &target->spec;
     if (global.json) {
         out << json{{"id", id}, {"argv", spec->argv}, {"env", spec->env}}.dump(2) << '\n';
         return k_exit_ok;
@@ -652,6 +736,141 @@ int cmd_service_cmd(const GlobalOptions& global, const std::string& id, std::ost
     }
     out << env << config::format_command_line(spec->argv) << '\n';
     return k_exit_ok;
+}
+
+int cmd_service_unit(const GlobalOptions& global, const std::string& id, std::ostream& out,
+                     std::ostream& err)
+{
+    int code = k_exit_ok;
+    auto target = open_service(global, id, err, code);
+    if (!target) {
+        return code;
+    }
+    const auto& spec = target->spec;
+    const auto& supervisor = target->context->supervisor;
+    SystemdUnitOptions options;
+    options.log_path = supervisor.log_path(id);
+    // Relative paths in a preset's extra_args read best from beside the preset.
+    options.working_directory =
+        spec.source_file.empty() ? std::filesystem::path("~") : spec.source_file.parent_path();
+    options.stop_timeout = std::chrono::ceil<std::chrono::seconds>(supervisor.options().stop_grace);
+    const std::string unit = render_systemd_unit(spec, options);
+    const std::string name = systemd_unit_name(id);
+    if (global.json) {
+        out << json{{"id", id},
+                    {"unit_name", name},
+                    {"install_path", "~/.config/systemd/user/" + name},
+                    {"log_path", options.log_path.string()},
+                    {"unit", unit}}
+                   .dump(2)
+            << '\n';
+        return k_exit_ok;
+    }
+    out << unit;
+    return k_exit_ok;
+}
+
+namespace {
+
+/// A control client for the vLLM service `target` names, or nullopt after printing why.
+std::optional<services::VllmControl> vllm_control(ServiceTarget& target, std::ostream& err,
+                                                  int& code)
+{
+    const auto& spec = target.spec;
+    if (spec.driver != ServiceDriver::vllm) {
+        err << fmt::format("gpumod: service '{}' runs driver {}: sleep and wake are vLLM's "
+                           "(a preset with driver vllm and vllm.enable_sleep_mode: true)\n",
+                           spec.id, config::driver_name(spec.driver));
+        code = k_exit_usage;
+        return std::nullopt;
+    }
+    // What runs wins over the preset: it may have been started before the preset changed.
+    std::string host = spec.host;
+    uint16_t port = spec.port;
+    if (auto live = target.context->supervisor.observe_one(spec.id); live && *live) {
+        host = (*live)->record.host;
+        port = (*live)->record.port;
+    }
+    auto control = services::VllmControl::create(service_base_url(host, port));
+    if (!control) {
+        err << "gpumod: " << control.error().message << '\n';
+        code = k_exit_usage;
+        return std::nullopt;
+    }
+    return std::move(*control);
+}
+
+/// Prints a sleep or wake result (and records it); returns the exit code.
+int report_sleep_state(const GlobalOptions& global, Context& context, const std::string& id,
+                       const std::string& action, std::optional<int> level, const Status& done,
+                       services::VllmControl& control, int64_t took_us, std::ostream& out,
+                       std::ostream& err)
+{
+    if (!done) {
+        err << fmt::format("gpumod: {} of '{}' failed: {}\n", action, id, done.error().message);
+        return k_exit_failure;
+    }
+    auto sleeping = control.is_sleeping();
+    [[maybe_unused]] auto noted = context.db.record_event(
+        posix::unix_now_ms(), "service." + action,
+        fmt::format("{}{} in {}", id, level ? fmt::format(" (level {})", *level) : "",
+                    ms_text(took_us)));
+    if (global.json) {
+        json j{{"id", id}, {"action", action}, {"took_us", took_us}};
+        j["level"] = level ? json(*level) : json(nullptr);
+        j["is_sleeping"] = sleeping ? json(*sleeping) : json(nullptr);
+        out << j.dump(2) << '\n';
+    } else if (level) {
+        out << fmt::format("{} is asleep (level {}) after {}: its GPU memory is released; "
+                           "`gpumod service wake {}` brings it back\n",
+                           id, *level, ms_text(took_us), id);
+    } else {
+        out << fmt::format("{} is awake after {}\n", id, ms_text(took_us));
+    }
+    if (!sleeping) {
+        err << "gpumod: warning: " << sleeping.error().message << '\n';
+    } else if (*sleeping != level.has_value()) {
+        err << fmt::format("gpumod: warning: vLLM says it is {}sleeping\n",
+                           *sleeping ? "still " : "not ");
+        return k_exit_failure;
+    }
+    return k_exit_ok;
+}
+
+/// `service sleep` (with a level) or `service wake` (without): timed, recorded, reported.
+int vllm_sleep_action(const GlobalOptions& global, const std::string& id,
+                      std::optional<int> level, std::ostream& out, std::ostream& err)
+{
+    int code = k_exit_ok;
+    auto target = open_service(global, id, err, code);
+    if (!target) {
+        return code;
+    }
+    auto control = vllm_control(*target, err, code);
+    if (!control) {
+        return code;
+    }
+    const auto begin = posix::monotonic_now();
+    const auto done = level ? control->sleep(*level) : control->wake();
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                          posix::monotonic_now() - begin)
+                          .count();
+    return report_sleep_state(global, *target->context, id, level ? "sleep" : "wake", level, done,
+                              *control, took, out, err);
+}
+
+} // namespace
+
+int cmd_service_sleep(const GlobalOptions& global, const std::string& id, int level,
+                      std::ostream& out, std::ostream& err)
+{
+    return vllm_sleep_action(global, id, level, out, err);
+}
+
+int cmd_service_wake(const GlobalOptions& global, const std::string& id, std::ostream& out,
+                     std::ostream& err)
+{
+    return vllm_sleep_action(global, id, std::nullopt, out, err);
 }
 
 Result<ServicesOverview> services_overview(const GlobalOptions& global)
@@ -671,8 +890,10 @@ Result<ServicesOverview> services_overview(const GlobalOptions& global)
     ServicesOverview overview;
     overview.current_mode = *current;
     for (const auto& s : *live) {
-        overview.services.push_back(ServicesOverview::Entry{
-            s.record.id, std::string(state_word(s.state)), s.record.pid, s.record.port});
+        overview.services.push_back(ServicesOverview::Entry{s.record.id,
+                                                            std::string(state_word(s.state)),
+                                                            s.record.pid, s.record.port,
+                                                            s.record.host, s.record.argv});
     }
     return overview;
 }

@@ -1,7 +1,8 @@
 #pragma once
 
 // `gpumod service ...`, `gpumod mode status|switch`, `gpumod isolate`: supervised services
-// (adapters/services) wired to presets and modes (config) and the preflight gate.
+// (adapters/services) wired to presets and modes (config) and the preflight gate
+// (app/preflight).
 
 #include <cstddef>
 #include <iosfwd>
@@ -11,14 +12,10 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "app/preflight.hpp"
 #include "core/services/service_catalog.hpp"
 
 namespace gpumod::app {
-
-/// The preflight gate for one service: the planner's prediction against free VRAM.
-/// TODO(#4): the planner (src/core/plan, `gpumod plan`) is not wired in yet; this answers
-/// "not checked" and every start proceeds.
-PreflightVerdict preflight(const ServiceSpec& spec);
 
 /// What `gpumod status` shows about services: the current mode and every live service.
 struct ServicesOverview
@@ -30,6 +27,8 @@ struct ServicesOverview
         std::string state; ///< "ready", "loading", ...
         int pid = 0;
         uint16_t port = 0;
+        std::string host;              ///< where it listens ("127.0.0.1")
+        std::vector<std::string> argv; ///< its command line, as started
     };
     std::vector<Entry> services;
 };
@@ -73,6 +72,20 @@ int cmd_service_logs(const GlobalOptions& global, const ServiceLogsOptions& opti
 /// `gpumod service cmd ID`: the exact argv (one shell-quoted line; --json: the array) and env.
 int cmd_service_cmd(const GlobalOptions& global, const std::string& id, std::ostream& out,
                     std::ostream& err);
+
+/// `gpumod service unit ID`: a systemd user unit running the same argv and environment as
+/// `service cmd` (--json: the text with its unit name and install path).
+int cmd_service_unit(const GlobalOptions& global, const std::string& id, std::ostream& out,
+                     std::ostream& err);
+
+/// `gpumod service sleep ID [--level 1|2]`: vLLM's sleep mode frees the service's GPU memory;
+/// exit 2 for a service that is not vLLM, 1 when vLLM refuses (e.g. no --enable-sleep-mode).
+int cmd_service_sleep(const GlobalOptions& global, const std::string& id, int level,
+                      std::ostream& out, std::ostream& err);
+
+/// `gpumod service wake ID`: vLLM reloads what `sleep` released.
+int cmd_service_wake(const GlobalOptions& global, const std::string& id, std::ostream& out,
+                     std::ostream& err);
 
 /// `gpumod mode status`: the recorded current mode, whether what runs matches it, and drift.
 int cmd_mode_status(const GlobalOptions& global, std::ostream& out, std::ostream& err);

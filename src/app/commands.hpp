@@ -92,6 +92,12 @@ struct PlanOptions
     std::optional<int32_t> n_cpu_moe;        ///< first N layers' experts stay on the CPU
     std::optional<std::string> spec_type;    ///< draft-mtp, draft-simple
     std::optional<int32_t> spec_draft_n_max;
+    std::optional<std::string> cache_type_k_draft; ///< -ctkd: the draft context's K cache
+    std::optional<std::string> cache_type_v_draft; ///< -ctvd
+    std::optional<uint32_t> n_batch;         ///< -b: logical batch (default 2048)
+    std::optional<uint32_t> n_ubatch;        ///< -ub: physical batch (default 512)
+    std::optional<bool> kv_unified;          ///< --kv-unified / --no-kv-unified
+    bool swa_full = false;                   ///< --swa-full: full-size SWA cache
     std::optional<std::filesystem::path> model_draft;
     std::optional<std::filesystem::path> mmproj;
     std::optional<std::string> gpu;          ///< auto, a size ("24GB"), or a card ("rtx4090")

@@ -56,7 +56,8 @@ std::vector<std::string> expand_llama_aliases(int argc, char** argv)
     static const std::map<std::string, std::string> aliases{
         {"-np", "--parallel"},       {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"},
         {"-fa", "--flash-attn"},     {"-ngl", "--n-gpu-layers"}, {"-ncmoe", "--n-cpu-moe"},
-        {"-md", "--model-draft"}};
+        {"-md", "--model-draft"},    {"-ub", "--ubatch-size"},   {"-ctkd", "--cache-type-k-draft"},
+        {"-ctvd", "--cache-type-v-draft"}, {"-kvu", "--kv-unified"}, {"-no-kvu", "--no-kv-unified"}};
     std::vector<std::string> args;
     for (int i = 0; i < argc; ++i) {
         auto it = aliases.find(argv[i]);
@@ -118,7 +119,9 @@ int run(int argc, char** argv)
         "plan", "predict memory per component before loading (weights, KV cache, recurrent "
                 "state, MTP/draft, compute and output buffers, overhead), say whether it fits, "
                 "and rank fallbacks when it does not; flags mean what llama-server's flags mean");
-    plan_cmd->add_option("model", plan.model_or_preset, "GGUF file (any shard) or preset id")
+    plan_cmd->add_option("model", plan.model_or_preset,
+                         "GGUF file (any shard), or a preset id: its service's flags, with the "
+                         "ones given here overriding them")
         ->required();
     plan_cmd->add_option("-c,--ctx,--ctx-size", plan.ctx,
                          "context size in tokens, shared by all slots (default: the model's)");
@@ -134,6 +137,21 @@ int run(int argc, char** argv)
     plan_cmd->add_option("--spec-type", plan.spec_type, "draft-mtp or draft-simple")
         ->check(CLI::IsMember({"none", "draft-mtp", "draft-simple"}));
     plan_cmd->add_option("--spec-draft-n-max", plan.spec_draft_n_max, "tokens drafted per step");
+    plan_cmd->add_option("--cache-type-k-draft,--spec-draft-type-k", plan.cache_type_k_draft,
+                         "K cache type of the draft/MTP context (default f16); also -ctkd");
+    plan_cmd->add_option("--cache-type-v-draft,--spec-draft-type-v", plan.cache_type_v_draft,
+                         "V cache type of the draft/MTP context (default f16); also -ctvd");
+    plan_cmd->add_option("-b,--batch-size", plan.n_batch, "logical maximum batch (default 2048)");
+    plan_cmd->add_option("--ubatch-size", plan.n_ubatch,
+                         "physical maximum batch, which sizes the compute buffers (default 512); "
+                         "also -ub");
+    plan_cmd->add_flag_function(
+        "--kv-unified", [&](int64_t) { plan.kv_unified = true; },
+        "one KV buffer shared by all slots (default: only with --parallel unset); also -kvu");
+    plan_cmd->add_flag_function(
+        "--no-kv-unified", [&](int64_t) { plan.kv_unified = false; },
+        "one KV buffer per slot; also -no-kvu");
+    plan_cmd->add_flag("--swa-full", plan.swa_full, "full-size cache for sliding-window layers");
     plan_cmd->add_option("--model-draft", plan.model_draft, "draft model for draft-simple; also -md");
     plan_cmd->add_option("--mmproj", plan.mmproj, "multimodal projector file");
     plan_cmd->add_option("--gpu", plan.gpu,
@@ -157,6 +175,7 @@ int run(int argc, char** argv)
     // Service, preset and mode commands live in their own files (issue #4).
     register_preset_commands(cli, global, exit_code);
     register_service_commands(cli, global, exit_code);
+    register_bench_commands(cli, global, exit_code);
 
     auto* dev = cli.add_subcommand("dev", "tools for tests and demos");
     dev->require_subcommand(1);

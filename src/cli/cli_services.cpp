@@ -25,6 +25,7 @@ struct ServiceFlags
     std::string mode_id;
     std::optional<std::string> isolate_id;
     bool restore = false;
+    int sleep_level = 1;
 };
 
 void add_json_flag(CLI::App& cmd, app::GlobalOptions& global)
@@ -77,8 +78,9 @@ void register_service_commands(CLI::App& app, app::GlobalOptions& global, int& e
         "start", "start a service detached and wait until it is ready (GET /health 200); on "
                  "failure show the classified log tail and a next step");
     start->add_option("id", flags->id, "service id (a preset)")->required();
-    start->add_flag("--force", flags->force, "start even when the preflight check says it does "
-                                             "not fit");
+    start->add_flag("--force", flags->force,
+                    "start even when the preflight check (predicted GPU memory against NVML's "
+                    "free memory) says it does not fit");
     add_json_flag(*start, global);
     start->callback([&global, &exit_code, &out, &err, flags] {
         exit_code = app::cmd_service_start(global, flags->id, flags->force, out, err);
@@ -117,6 +119,35 @@ void register_service_commands(CLI::App& app, app::GlobalOptions& global, int& e
     add_json_flag(*cmd, global);
     cmd->callback([&global, &exit_code, &out, &err, flags] {
         exit_code = app::cmd_service_cmd(global, flags->id, out, err);
+    });
+
+    auto* unit = service->add_subcommand(
+        "unit", "print a systemd user unit that runs the service like `service cmd` shows "
+                "(for people who want systemd to supervise it; the header says how to install)");
+    unit->add_option("id", flags->id, "service id")->required();
+    add_json_flag(*unit, global);
+    unit->callback([&global, &exit_code, &out, &err, flags] {
+        exit_code = app::cmd_service_unit(global, flags->id, out, err);
+    });
+
+    auto* sleep = service->add_subcommand(
+        "sleep", "put a vLLM service to sleep (vLLM's sleep mode: its GPU memory is released "
+                 "while the process keeps running); needs vllm.enable_sleep_mode in the preset");
+    sleep->add_option("id", flags->id, "service id (driver vllm)")->required();
+    sleep->add_option("--level", flags->sleep_level,
+                      "1: offload the weights to host memory (fast wake); 2: discard them")
+        ->check(CLI::IsMember({1, 2}))
+        ->capture_default_str();
+    add_json_flag(*sleep, global);
+    sleep->callback([&global, &exit_code, &out, &err, flags] {
+        exit_code = app::cmd_service_sleep(global, flags->id, flags->sleep_level, out, err);
+    });
+
+    auto* wake = service->add_subcommand("wake", "wake a sleeping vLLM service");
+    wake->add_option("id", flags->id, "service id (driver vllm)")->required();
+    add_json_flag(*wake, global);
+    wake->callback([&global, &exit_code, &out, &err, flags] {
+        exit_code = app::cmd_service_wake(global, flags->id, out, err);
     });
 
     auto* mode = find_or_add_group(app, "mode",

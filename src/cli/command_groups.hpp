@@ -20,4 +20,7 @@ void register_preset_commands(CLI::App& app, app::GlobalOptions& global, int& ex
 /// `gpumod service ...`, `gpumod mode status|switch`, `gpumod isolate` (supervision, issue #4).
 void register_service_commands(CLI::App& app, app::GlobalOptions& global, int& exit_code);
 
+/// `gpumod bench run|smoke|list|show` (benchmark engine, issue #5).
+void register_bench_commands(CLI::App& app, app::GlobalOptions& global, int& exit_code);
+
 } // namespace gpumod::cli

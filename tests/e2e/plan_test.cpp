@@ -3,6 +3,7 @@
 // "compute buffer", "output buffer") parsed from its log, compared per component.
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -209,6 +210,58 @@ TEST(Plan, MissingFileNotGgufAndPresetIdsSayWhatToDo)
     auto preset = run_gpumod({"plan", "qwen36-mtp"});
     EXPECT_EQ(preset.exit_code, 2);
     EXPECT_THAT(preset.err, HasSubstr("pass the path"));
+}
+
+// `gpumod plan PRESET_ID`: the preset's typed options and its extra_args, as its service
+// would run them; flags on the command line win.
+TEST(Plan, PresetIdPlansItsServiceFlagsAndCommandLineOverrides)
+{
+    TempDir dir;
+    auto model = make_model(dir.path(), "chat.gguf", {});
+    ASSERT_TRUE(model) << model.error().message;
+    std::filesystem::create_directories(dir.path() / "config/gpumod/presets");
+    std::filesystem::create_directories(dir.path() / "data/presets");
+    std::ofstream(dir.path() / "config/gpumod/presets/chat.yaml")
+        << "id: chat\nport: 7301\nmodel_path: " << model->string()
+        << "\nllamacpp:\n  ctx: 8192\n  parallel: 2\n  cache_type_k: q8_0\n"
+           "  cache_type_v: q8_0\n  flash_attn: on\n  extra_args: [-ub, '256', --swa-full]\n";
+    const std::map<std::string, std::string> env{
+        {"HOME", dir.path().string()},
+        {"XDG_CONFIG_HOME", (dir.path() / "config").string()},
+        {"GPUMOD_DATA_DIR", (dir.path() / "data").string()}};
+
+    auto r = run_gpumod({"plan", "chat", "--gpu", "none", "--json"}, env);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json j = json::parse(r.out);
+    EXPECT_EQ(j.at("model").at("preset"), "chat");
+    EXPECT_EQ(j.at("model").at("path"), model->string());
+    const json& c = j.at("config");
+    EXPECT_EQ(c.at("n_ctx"), 8192);
+    EXPECT_EQ(c.at("n_ctx_per_slot"), 4096);
+    EXPECT_EQ(c.at("kv_unified"), false);
+    EXPECT_EQ(c.at("cache_type_k"), "q8_0");
+    EXPECT_EQ(c.at("n_ubatch"), 256); // from extra_args
+    EXPECT_EQ(c.at("swa_full"), true);
+
+    // llama-server's spellings on the command line override the preset's values.
+    r = run_gpumod({"plan", "chat", "--gpu", "none", "--json", "-c", "4096", "-ctk", "f16", "-ub",
+                    "512", "-b", "1024", "-kvu", "-ctkd", "q8_0", "-ctvd", "q4_0"},
+                   env);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    j = json::parse(r.out);
+    EXPECT_EQ(j.at("config").at("n_ctx"), 4096);
+    EXPECT_EQ(j.at("config").at("n_ctx_per_slot"), 4096); // unified: every slot sees it all
+    EXPECT_EQ(j.at("config").at("kv_unified"), true);
+    EXPECT_EQ(j.at("config").at("cache_type_k"), "f16");
+    EXPECT_EQ(j.at("config").at("cache_type_v"), "q8_0"); // still the preset's
+    EXPECT_EQ(j.at("config").at("n_ubatch"), 512);
+    EXPECT_EQ(j.at("config").at("n_batch"), 1024);
+    EXPECT_EQ(j.at("config").at("cache_type_k_draft"), "q8_0");
+    EXPECT_EQ(j.at("config").at("cache_type_v_draft"), "q4_0");
+
+    auto typo = run_gpumod({"plan", "chta", "--gpu", "none"}, env);
+    EXPECT_EQ(typo.exit_code, 2);
+    EXPECT_THAT(typo.err, HasSubstr("did you mean preset 'chat'"));
 }
 
 TEST(Plan, DoesNotFitOnASmallGpuAndRanksFallbacks)

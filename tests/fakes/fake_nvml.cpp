@@ -10,8 +10,13 @@
 //   FAKE_NVML_INIT_FAIL=1       nvmlInit_v2 returns NVML_ERROR_DRIVER_NOT_LOADED (9)
 //   FAKE_NVML_NOT_SUPPORTED=1   utilization, temperature, power, processes: NOT_SUPPORTED (3)
 //   FAKE_NVML_GPU_LOST=1        nvmlDeviceGetMemoryInfo on GPU 1 returns GPU_IS_LOST (15)
+//   FAKE_NVML_USED_MIB_FILE=P   nvmlDeviceGetMemoryInfo reads used MiB from file P on every call:
+//                               whitespace-separated numbers, the i-th for GPU i; a missing or
+//                               unreadable number leaves that GPU at its built-in value (so a
+//                               test can change memory over time by replacing the file)
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -107,6 +112,29 @@ const FakeDevice* as_device(const void* handle)
         }
     }
     return nullptr;
+}
+
+/// GPU `index`'s used MiB from FAKE_NVML_USED_MIB_FILE, or `fallback` when unset or unreadable.
+unsigned long long used_bytes(unsigned int index, unsigned long long fallback)
+{
+    const char* path = std::getenv("FAKE_NVML_USED_MIB_FILE"); // NOLINT(concurrency-mt-unsafe)
+    if (path == nullptr) {
+        return fallback;
+    }
+    std::FILE* file = std::fopen(path, "r");
+    if (file == nullptr) {
+        return fallback;
+    }
+    unsigned long long mib = 0;
+    bool found = false;
+    for (unsigned int i = 0; i <= index; ++i) {
+        found = std::fscanf(file, "%llu", &mib) == 1; // NOLINT(cert-err34-c)
+        if (!found) {
+            break;
+        }
+    }
+    std::fclose(file);
+    return found ? mib * k_mib : fallback;
 }
 
 int copy_string(const char* value, char* buffer, unsigned int length)
@@ -248,9 +276,14 @@ int nvmlDeviceGetMemoryInfo(const void* handle, FakeMemory* memory)
     if (device == &k_devices[1] && env_is("FAKE_NVML_GPU_LOST", "1")) {
         return k_gpu_is_lost;
     }
+    const auto index = static_cast<unsigned int>(device - k_devices);
+    unsigned long long used = used_bytes(index, device->used);
+    if (used > device->total) {
+        used = device->total;
+    }
     memory->total = device->total;
-    memory->used = device->used;
-    memory->free = device->total - device->used;
+    memory->used = used;
+    memory->free = device->total - used;
     return k_success;
 }
 

@@ -16,6 +16,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -162,7 +163,7 @@ class Supervision : public ::testing::Test
     {
         return ModeSwitcher(
             *m_supervisor, *m_db, [&catalog](const std::string& id) { return catalog.service(id); },
-            [](const ServiceSpec&) { return PreflightVerdict{}; },
+            [](const ServiceSpec&, const FreeMemoryDelta&) { return PreflightVerdict{}; },
             [] { return Result<GpuInventory>(GpuInventory{}); });
     }
 
@@ -550,7 +551,7 @@ TEST_F(Supervision, ConcurrentSwitchesFromTwoProcessesSerialize)
             Supervisor supervisor(*db, options);
             ModeSwitcher modes(
                 supervisor, *db, [&catalog](const std::string& id) { return catalog.service(id); },
-                [](const ServiceSpec&) { return PreflightVerdict{}; },
+                [](const ServiceSpec&, const FreeMemoryDelta&) { return PreflightVerdict{}; },
                 [] { return Result<GpuInventory>(GpuInventory{}); });
             const auto begin = posix::monotonic_now().time_since_epoch();
             const auto report = modes.switch_to(*catalog.mode(mode), {});
@@ -613,7 +614,7 @@ TEST_F(Supervision, AdoptsServicesAfterGpumodIsKilledMidSwitch)
         Supervisor supervisor(*db, options);
         ModeSwitcher modes(
             supervisor, *db, [&catalog](const std::string& id) { return catalog.service(id); },
-            [](const ServiceSpec&) { return PreflightVerdict{}; },
+            [](const ServiceSpec&, const FreeMemoryDelta&) { return PreflightVerdict{}; },
             [] { return Result<GpuInventory>(GpuInventory{}); });
         modes.switch_to(*catalog.mode("big"), {});
         ::_exit(0);
@@ -725,6 +726,182 @@ TEST(LogFileTest, CapKeepsHeadAndNewestLines)
     EXPECT_TRUE(text.ends_with("line 19999\n"));
     EXPECT_EQ(read_last_lines(path, 2), "line 19998\nline 19999\n");
     EXPECT_EQ(*enforce_log_cap(path, 16384, 1024), 0U);
+}
+
+/// One GPU whose memory the test decides: `base_free` free, plus what each holder holds
+/// while its process group lives (released once it is gone, as the driver does).
+struct FakeGpu
+{
+    static constexpr uint64_t k_gib = uint64_t{1} << 30U;
+    uint64_t base_free = 2 * k_gib;
+    std::map<int, uint64_t> holders; ///< pid -> bytes
+    bool lists_processes = true;
+
+    [[nodiscard]] GpuInventory inventory() const
+    {
+        GpuInventory inventory;
+        inventory.state = NvmlState::ok;
+        GpuDevice gpu;
+        gpu.memory.total_bytes = 24 * k_gib;
+        gpu.memory.free_bytes = base_free;
+        std::vector<GpuProcess> processes;
+        for (const auto& [pid, bytes] : holders) {
+            if (posix::process_group_alive(pid)) {
+                processes.push_back(GpuProcess{static_cast<uint32_t>(pid), bytes});
+            } else {
+                gpu.memory.free_bytes += bytes;
+            }
+        }
+        if (lists_processes) {
+            gpu.processes = processes;
+        }
+        inventory.gpus.push_back(gpu);
+        return inventory;
+    }
+};
+
+class SwitchPreflight : public Supervision
+{
+  protected:
+    /// A switcher whose gate gives `needs` (by service id) against the fake GPU's free memory
+    /// plus the switch's delta, recording every delta it is asked with.
+    ModeSwitcher gated_switcher(const InMemoryCatalog& catalog)
+    {
+        return ModeSwitcher(
+            *m_supervisor, *m_db, [&catalog](const std::string& id) { return catalog.service(id); },
+            [this](const ServiceSpec& spec, const FreeMemoryDelta& delta) {
+                m_deltas.push_back(delta);
+                const uint64_t needs = m_needs.count(spec.id) != 0 ? m_needs.at(spec.id) : 0;
+                const auto inventory = m_gpu.inventory();
+                const auto visible = visible_gpus(inventory.gpus, std::nullopt, delta);
+                return judge_budget(needs, visible.gpus);
+            },
+            [this] { return Result<GpuInventory>(m_gpu.inventory()); });
+    }
+
+    /// Switches to mode `one` ({a}) and makes a hold 6 GiB of the GPU.
+    int start_holder(const InMemoryCatalog& catalog)
+    {
+        auto modes = gated_switcher(catalog);
+        EXPECT_TRUE(modes.switch_to(*catalog.mode("one"), {}).ok);
+        remember_running();
+        const int pid = (*m_supervisor->observe_one("a"))->record.pid;
+        m_gpu.holders[pid] = 6 * FakeGpu::k_gib;
+        m_deltas.clear();
+        return pid;
+    }
+
+    static InMemoryCatalog two_modes()
+    {
+        InMemoryCatalog catalog;
+        catalog.add(shell("a", 0, "exec sleep 60"));
+        catalog.add(shell("b", 0, "exec sleep 60"));
+        catalog.add(ModeSpec{"one", "One", {"a"}});
+        catalog.add(ModeSpec{"two", "Two", {"b"}});
+        return catalog;
+    }
+
+    std::vector<std::string> preflight_events()
+    {
+        std::vector<std::string> out;
+        const auto recent =
+            m_db->recent_events(50).value_or(std::vector<sqlite::Database::Event>{});
+        for (const auto& e : recent) {
+            if (e.kind == "service.preflight") {
+                out.push_back(e.detail);
+            }
+        }
+        return out;
+    }
+
+    FakeGpu m_gpu;
+    std::map<std::string, uint64_t> m_needs;
+    std::vector<FreeMemoryDelta> m_deltas;
+};
+
+TEST_F(SwitchPreflight, CountsWhatTheLeaversReleaseBeforeJudging)
+{
+    const auto catalog = two_modes();
+    start_holder(catalog);
+    m_needs["b"] = 7 * FakeGpu::k_gib; // 2 free + 6 released
+    auto modes = gated_switcher(catalog);
+    const auto report = modes.switch_to(*catalog.mode("two"), {});
+    remember_running();
+    ASSERT_TRUE(report.ok) << report.error;
+    ASSERT_EQ(report.steps.size(), 3U);
+    EXPECT_EQ(report.steps[2].preflight, "fits");
+    // Up front with the leaver's 6 GiB, then at the start against what NVML says then.
+    ASSERT_EQ(m_deltas.size(), 2U);
+    EXPECT_EQ(m_deltas[0], (FreeMemoryDelta{{0, static_cast<int64_t>(6 * FakeGpu::k_gib)}}));
+    EXPECT_TRUE(m_deltas[1].empty());
+    ASSERT_FALSE(preflight_events().empty());
+    EXPECT_THAT(preflight_events().front(), HasSubstr("b: fits"));
+}
+
+TEST_F(SwitchPreflight, RefusesUpFrontAndChangesNothing)
+{
+    const auto catalog = two_modes();
+    const int holder = start_holder(catalog);
+    m_needs["b"] = 9 * FakeGpu::k_gib;
+    auto modes = gated_switcher(catalog);
+    const auto report = modes.switch_to(*catalog.mode("two"), {});
+    EXPECT_FALSE(report.ok);
+    EXPECT_THAT(report.error, HasSubstr("service 'b' does not fit"));
+    EXPECT_THAT(report.error, HasSubstr("nothing was changed"));
+    EXPECT_TRUE(report.steps.empty());
+    EXPECT_EQ((*m_supervisor->observe_one("a"))->record.pid, holder);
+    ASSERT_FALSE(preflight_events().empty());
+    EXPECT_THAT(preflight_events().front(), HasSubstr("switch refused"));
+
+    // --force switches anyway, and says so on the start step.
+    SwitchOptions force;
+    force.force = true;
+    const auto forced = modes.switch_to(*catalog.mode("two"), force);
+    remember_running();
+    ASSERT_TRUE(forced.ok) << forced.error;
+    EXPECT_EQ(forced.steps.back().preflight, "does not fit");
+    EXPECT_THAT(forced.steps.back().detail, HasSubstr("started although the preflight check"));
+    EXPECT_THAT(preflight_events().front(), HasSubstr("started anyway (--force)"));
+}
+
+TEST_F(SwitchPreflight, UnknownLeaverMemoryLeavesTheDecisionToTheStartAndRollsBack)
+{
+    const auto catalog = two_modes();
+    const int holder = start_holder(catalog);
+    m_gpu.lists_processes = false; // the leaver's memory cannot be known before it stops
+    m_needs["b"] = 9 * FakeGpu::k_gib;
+    auto modes = gated_switcher(catalog);
+    const auto report = modes.switch_to(*catalog.mode("two"), {});
+    remember_running();
+    EXPECT_FALSE(report.ok);
+    EXPECT_THAT(report.error, HasSubstr("refused by the preflight check"));
+    EXPECT_TRUE(report.rolled_back);
+    EXPECT_TRUE(report.rollback_ok);
+    ASSERT_EQ(m_deltas.size(), 2U); // the start of b, then the rollback's start of a
+    auto a = m_supervisor->observe_one("a");
+    ASSERT_TRUE(a && *a);
+    EXPECT_NE((*a)->record.pid, holder);
+    EXPECT_FALSE(*m_supervisor->observe_one("b"));
+}
+
+TEST_F(SwitchPreflight, IsolateIsRefusedBeforeItStopsAnything)
+{
+    const auto catalog = two_modes();
+    const int holder = start_holder(catalog);
+    m_needs["b"] = 9 * FakeGpu::k_gib;
+    auto modes = gated_switcher(catalog);
+    const auto report = modes.isolate("b", {});
+    EXPECT_FALSE(report.ok);
+    EXPECT_THAT(report.error, HasSubstr("service 'b' does not fit"));
+    EXPECT_TRUE(report.stopped.empty());
+    EXPECT_EQ((*m_supervisor->observe_one("a"))->record.pid, holder);
+    EXPECT_FALSE(*m_db->get_setting(k_setting_isolated_stopped));
+
+    m_needs["b"] = 7 * FakeGpu::k_gib;
+    const auto isolated = modes.isolate("b", {});
+    remember_running();
+    ASSERT_TRUE(isolated.ok) << isolated.error;
+    EXPECT_EQ(isolated.stopped, (std::vector<std::string>{"a"}));
 }
 
 TEST(LogFileTest, CursorReadsOnlyNewBytesAndSurvivesRotation)

@@ -236,7 +236,7 @@ TEST_F(YamlLoader, VllmAndCommandPresets)
 {
     const auto vllm = write("v.yaml", "id: embed\ndriver: vllm\nport: 8200\nvllm:\n  model: Qwen/Qwen3-Embedding-0.6B\n"
                                       "  gpu_memory_utilization: 0.085\n  max_model_len: 4096\n  enforce_eager: true\n"
-                                      "  enable_sleep_mode: yes\n");
+                                      "  enable_sleep_mode: yes\n  tensor_parallel_size: 2\n");
     auto v = load_preset_file(vllm, m_env);
     ASSERT_TRUE(v.has_value()) << to_error(v.error()).message;
     EXPECT_EQ(v->driver, ServiceDriver::vllm);
@@ -244,6 +244,7 @@ TEST_F(YamlLoader, VllmAndCommandPresets)
     EXPECT_EQ(v->vllm.max_model_len, 4096U);
     EXPECT_TRUE(v->vllm.enforce_eager);
     EXPECT_TRUE(v->vllm.enable_sleep_mode);
+    EXPECT_EQ(v->vllm.tensor_parallel_size, 2U);
     EXPECT_EQ(preset_problem("id: e\ndriver: vllm\nport: 1\nvllm:\n  gpu_memory_utilization: 0.5\n"),
               at("p.yaml", 4, 1) + "missing required key 'vllm.model'");
 

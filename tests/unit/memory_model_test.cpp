@@ -283,6 +283,171 @@ TEST(MemoryModel, TiedEmbeddingsDuplicatedOntoGpuOutput)
     EXPECT_EQ(p->devices[1].components.weights, 5000U);
 }
 
+DeviceSpec vulkan_h200()
+{
+    DeviceSpec d = gpu(uint64_t{143771} * k_mib);
+    d.backend = Backend::vulkan;
+    return d;
+}
+
+double mib(uint64_t bytes)
+{
+    return static_cast<double>(bytes) / static_cast<double>(k_mib);
+}
+
+// bench/plan-accuracy's big-llama-f16: 12 layers, 1024 wide, 8 heads / 2 KV heads of 128,
+// FFN 2816, 450 tokens.
+HeaderBuilder big_llama()
+{
+    HeaderBuilder b("llama");
+    b.u32("block_count", 12).u32("embedding_length", 1024).u32("attention.head_count", 8)
+        .u32("attention.head_count_kv", 2).u32("feed_forward_length", 2816)
+        .u32("context_length", 32768).u32("vocab_size", 450).blocks(12, 1000)
+        .tensor("token_embd.weight", 1843200).tensor("output.weight", 1843200);
+    return b;
+}
+
+// On a GPU the host compute buffer holds the graph inputs (masks, K/V indices, the gathered
+// token rows) and the device's holds the layers without those rows. Measured values: cells
+// of bench/plan-accuracy/gpu/observations-gpu.jsonl (NVIDIA H200, Vulkan, -ngl 99).
+TEST(MemoryModel, GpuComputeBuffersSplitInputsToTheHost)
+{
+    const auto arch = arch_of(big_llama());
+    const DeviceSpec gpus[] = {vulkan_h200()};
+    struct Case
+    {
+        const char* cell;
+        uint32_t ctx;
+        int32_t parallel;
+        TensorType cache;
+        FlashAttn fa;
+        double device_mib; ///< "Vulkan0 compute buffer size"
+        double host_mib;   ///< "Vulkan_Host compute buffer size"
+    };
+    const Case cases[] = {
+        {"big-llama-f16/c4096-np1-kf16-vf16-faon-ngl99", 4096, 1, TensorType::f16, FlashAttn::on,
+         28.51, 12.02},
+        {"big-llama-f16/c32768-np4-kq8_0-vq8_0-faon-ngl99", 32768, 4, TensorType::q8_0,
+         FlashAttn::on, 32.59, 16.10},
+        {"big-llama-f16/c8192-np1-kf16-vf16-faoff-ngl99", 8192, 1, TensorType::f16,
+         FlashAttn::off, 153.01, 25.01},
+    };
+    for (const auto& c : cases) {
+        PlanRequest r;
+        r.n_ctx = c.ctx;
+        r.parallel = c.parallel;
+        r.cache_type_k = r.cache_type_v = c.cache;
+        r.flash_attn = c.fa;
+        auto p = plan_memory(arch, r, gpus);
+        ASSERT_TRUE(p) << c.cell;
+        ASSERT_EQ(p->devices.size(), 2U);
+        EXPECT_NEAR(mib(p->devices[0].components.compute_buffer), c.device_mib,
+                    c.device_mib * 0.10)
+            << c.cell;
+        // The inputs are sized exactly; llama-server prints two decimals.
+        EXPECT_NEAR(mib(p->devices[1].components.compute_buffer), c.host_mib, 0.1) << c.cell;
+    }
+
+    // The CPU backend alone keeps everything in one buffer, as calibrated before
+    // (observations.jsonl: big-llama-f16/c4096-np1-kf16-vf16-faon-ngl0, 30.52 MiB).
+    PlanRequest r;
+    r.n_ctx = 4096;
+    r.parallel = 1;
+    r.flash_attn = FlashAttn::on;
+    auto cpu = plan_memory(arch, r, {});
+    ASSERT_TRUE(cpu);
+    EXPECT_NEAR(mib(cpu->devices.back().components.compute_buffer), 30.52, 3.05);
+}
+
+// The 1024-wide qwen35 with an MTP block (bench/plan-accuracy big-qwen35-mtp-f16): on Vulkan
+// the delta-net graph carries the states of the ubatch's sequences (x4 snapshots with
+// draft-mtp), and the MTP context splits like the main one.
+TEST(MemoryModel, GpuDeltaNetStatesAndMtpContext)
+{
+    HeaderBuilder b("qwen35");
+    b.u32("block_count", 9).u32("embedding_length", 1024).u32("attention.head_count", 8)
+        .u32("attention.head_count_kv", 2).u32("attention.key_length", 128)
+        .u32("attention.value_length", 128).u32("feed_forward_length", 2816)
+        .u32("context_length", 32768).u32("full_attention_interval", 4)
+        .u32("ssm.conv_kernel", 4).u32("ssm.inner_size", 1024).u32("ssm.state_size", 128)
+        .u32("ssm.group_count", 4).u32("ssm.time_step_rank", 8).u32("nextn_predict_layers", 1)
+        .u32("vocab_size", 450).blocks(9, 1000);
+    const auto arch = arch_of(b);
+    const DeviceSpec gpus[] = {vulkan_h200()};
+    PlanRequest r;
+    r.n_ctx = 8192;
+    r.parallel = 1;
+    r.flash_attn = FlashAttn::on;
+    auto one = plan_memory(arch, r, gpus);
+    ASSERT_TRUE(one);
+    // big-qwen35-mtp-f16/c8192-np1-kf16-vf16-faon-ngl99: Vulkan0 32.52, Vulkan_Host 16.02.
+    EXPECT_NEAR(mib(one->devices[0].components.compute_buffer), 32.52, 3.25);
+    EXPECT_NEAR(mib(one->devices[1].components.compute_buffer), 16.02, 0.1);
+
+    r.n_ctx = 32768;
+    r.parallel = 4;
+    r.cache_type_k = r.cache_type_v = TensorType::q8_0;
+    r.spec_type = SpecType::draft_mtp;
+    auto four = plan_memory(arch, r, gpus);
+    ASSERT_TRUE(four);
+    // ...-c32768-np4-kq8_0-vq8_0-faon-ngl99-draft-mtp: Vulkan0 38.19 (the CPU-calibrated
+    // width alone said 34.03, -10.9%), host 16.10; MTP context: Vulkan0 KV 32 + compute
+    // 23.02, Vulkan_Host compute 12.02 + output 0.01.
+    EXPECT_NEAR(mib(four->devices[0].components.compute_buffer), 38.19, 3.82);
+    EXPECT_NEAR(mib(four->devices[1].components.compute_buffer), 16.10, 0.1);
+    EXPECT_NEAR(mib(four->devices[0].components.mtp_context), 32 + 23.02, 2.31);
+    EXPECT_NEAR(mib(four->devices[1].components.mtp_context), 12.03, 0.1);
+}
+
+// Device memory beyond llama-server's buffers (nvidia-smi delta minus buffers) on Vulkan:
+// the constant for every model and cache type, more for MLA under flash attention.
+TEST(MemoryModel, VulkanRuntimeOverheadBeyondBuffers)
+{
+    const DeviceSpec gpus[] = {vulkan_h200()};
+    PlanRequest r;
+    r.n_ctx = 32768;
+    r.parallel = 4;
+    r.flash_attn = FlashAttn::on;
+    r.cache_type_k = r.cache_type_v = TensorType::q8_0;
+    // big-llama-f16/c32768-np4-kq8_0-vq8_0-faon-ngl99: 64 MiB beyond the buffers, as with F16
+    // (the CUDA-style conversion pool predicted 74 MiB, +2.0% against nvidia-smi).
+    auto llama = plan_memory(arch_of(big_llama()), r, gpus);
+    ASSERT_TRUE(llama);
+    EXPECT_EQ(llama->devices[0].components.runtime_overhead, k_vulkan_runtime_overhead);
+    DeviceSpec cuda = gpus[0];
+    cuda.backend = Backend::cuda;
+    auto on_cuda = plan_memory(arch_of(big_llama()), r, std::span<const DeviceSpec>(&cuda, 1));
+    ASSERT_TRUE(on_cuda);
+    EXPECT_GT(on_cuda->devices[0].components.runtime_overhead, k_cuda_runtime_overhead);
+
+    // test-llama-archs' deepseek2 (MLA, 1 head, kv_lora_rank 512, rope 64).
+    HeaderBuilder b("deepseek2");
+    b.u32("block_count", 2).u32("embedding_length", 128).u32("attention.head_count", 1)
+        .u32("attention.kv_lora_rank", 512).u32("rope.dimension_count", 64)
+        .u32("feed_forward_length", 192).u32("context_length", 256).u32("vocab_size", 128)
+        .blocks(2, 1000);
+    const auto mla = arch_of(b);
+    // tla-deepseek2-moe/c32768-np4-kq8_0-vq8_0-faon-ngl99: 175 MiB beyond the buffers.
+    auto q8 = plan_memory(mla, r, gpus);
+    ASSERT_TRUE(q8);
+    const double q8_overhead = mib(q8->devices[0].components.runtime_overhead);
+    EXPECT_GE(q8_overhead, 175.0);
+    EXPECT_LE(q8_overhead, 175.0 * 1.2);
+    // tla-deepseek2-moe/c4096-np1-kf16-vf16-faon-ngl99: 73 MiB.
+    r.n_ctx = 4096;
+    r.parallel = 1;
+    r.cache_type_k = r.cache_type_v = TensorType::f16;
+    auto f16 = plan_memory(mla, r, gpus);
+    ASSERT_TRUE(f16);
+    EXPECT_NEAR(mib(f16->devices[0].components.runtime_overhead), 73.0, 2.0);
+    // tla-deepseek2-moe/c8192-np1-kf16-vf16-faoff-ngl99: 65 MiB, the constant.
+    r.n_ctx = 8192;
+    r.flash_attn = FlashAttn::off;
+    auto off = plan_memory(mla, r, gpus);
+    ASSERT_TRUE(off);
+    EXPECT_EQ(off->devices[0].components.runtime_overhead, k_vulkan_runtime_overhead);
+}
+
 RC_GTEST_PROP(MemoryModelProperty, KvGrowsWithContextAndShrinksWithQuantization, ())
 {
     static const auto arch = *gguf::derive_architecture(testing::llama8b().header());

@@ -335,7 +335,8 @@ const std::vector<std::string> k_llamacpp_keys{
     "reasoning_budget", "threads", "extra_args"};
 const std::vector<std::string> k_speculative_keys{"type", "n_max", "draft_model"};
 const std::vector<std::string> k_vllm_keys{"model",  "gpu_memory_utilization", "max_model_len",
-                                           "max_num_seqs", "dtype", "enforce_eager",
+                                           "max_num_seqs", "tensor_parallel_size", "dtype",
+                                           "enforce_eager",
                                            "enable_sleep_mode", "extra_args"};
 const std::vector<std::string> k_command_keys{"argv"};
 const std::vector<std::string> k_mode_keys{"id", "name", "description", "services"};
@@ -699,9 +700,12 @@ private:
                 }
             } else if (key == "gpu_memory_utilization") {
                 o.gpu_memory_utilization = m_r.number(e);
-            } else if (key == "max_model_len" || key == "max_num_seqs") {
+            } else if (key == "max_model_len" || key == "max_num_seqs" ||
+                       key == "tensor_parallel_size") {
                 if (auto v = m_r.integer(e, 1, k_uint32_max)) {
-                    (key == "max_model_len" ? o.max_model_len : o.max_num_seqs) = static_cast<uint32_t>(*v);
+                    (key == "max_model_len"  ? o.max_model_len
+                     : key == "max_num_seqs" ? o.max_num_seqs
+                                             : o.tensor_parallel_size) = static_cast<uint32_t>(*v);
                 }
             } else if (key == "dtype") {
                 if (auto v = m_r.string(e)) {

@@ -44,6 +44,13 @@ Result<ChatExchange> chat(HttpClient& client, openai::ChatRequest request)
 
 Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest request)
 {
+    StreamWatch watch;
+    return chat_streaming(client, std::move(request), watch);
+}
+
+Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest request,
+                                    StreamWatch& watch)
+{
     request.stream = true;
     openai::SseDecoder decoder;
     openai::ChatAccumulator accumulator;
@@ -54,6 +61,14 @@ Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest requ
     const auto start = posix::monotonic_now();
 
     auto sink = [&](std::string_view bytes) {
+        if (watch.cancel != nullptr && watch.cancel->load()) {
+            watch.cancelled = true;
+            return false;
+        }
+        if (watch.deadline && posix::monotonic_now() > *watch.deadline) {
+            watch.deadline_passed = true;
+            return false;
+        }
         if (error_body.size() < 65536) {
             error_body.append(bytes.substr(0, 65536 - error_body.size()));
         }
@@ -71,6 +86,7 @@ Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest requ
                                    (chunk->reasoning_content && !chunk->reasoning_content->empty());
             if (has_token && !exchange.time_to_first_token) {
                 exchange.time_to_first_token = since(start);
+                watch.token_seen = true;
             }
             accumulator.add(*chunk);
         }
@@ -84,6 +100,15 @@ Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest requ
         return tl::unexpected(stream_error->with_context(where));
     }
     if (!response) {
+        if (watch.cancelled) {
+            return fail(fmt::format("{}: cancelled after {} chunks", where,
+                                    accumulator.chunk_count()));
+        }
+        if (watch.deadline_passed) {
+            return fail(fmt::format("{}: the reply took longer than the request timeout ({} "
+                                    "chunks received)",
+                                    where, accumulator.chunk_count()));
+        }
         return tl::unexpected(response.error());
     }
     if (response->status < 200 || response->status >= 300) {

@@ -3,6 +3,7 @@
 // Chat completions against an OpenAI-compatible server (llama-server, vLLM) through
 // gpumod's HTTP client: request encoding, error bodies, SSE streams folded into one reply.
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 
@@ -27,8 +28,26 @@ struct ChatExchange
 /// A non-2xx answer is an Error carrying the server's message.
 Result<ChatExchange> chat(HttpClient& client, openai::ChatRequest request);
 
+/// Lets a caller stop a stream early and learn, when it fails, whether any token had arrived
+/// (a request that failed before its first token is safe to retry; one that failed after is not).
+struct StreamWatch
+{
+    const std::atomic<bool>* cancel = nullptr; ///< set to true to abort the transfer
+    /// Abort the transfer once this time passes (checked as bytes arrive; the client's read
+    /// timeout bounds a silent server).
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    bool token_seen = false;                   ///< out: a content or reasoning token arrived
+    bool cancelled = false;                    ///< out: the transfer stopped because of `cancel`
+    bool deadline_passed = false;              ///< out: it stopped because of `deadline`
+};
+
 /// POST /v1/chat/completions with `stream: true`, folding chunks as they arrive. Fails when
 /// the stream ends before a chunk with a finish_reason (cut short), or carries an error.
 Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest request);
+
+/// As above, watched: `watch.cancel` aborts the transfer (an Error), and `watch` reports what
+/// had arrived by then.
+Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest request,
+                                    StreamWatch& watch);
 
 } // namespace gpumod::http

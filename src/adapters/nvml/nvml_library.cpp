@@ -198,6 +198,104 @@ Result<GpuInventory> NvmlLibrary::query() const
     return inventory;
 }
 
+NvmlSession::NvmlSession(nvml_abi::ShutdownFn shutdown, nvml_abi::ErrorStringFn error_string,
+                         nvml_abi::DeviceGetMemoryInfoFn device_get_memory_info)
+    : m_shutdown(shutdown), m_error_string(error_string),
+      m_device_get_memory_info(device_get_memory_info)
+{
+}
+
+NvmlSession::NvmlSession(NvmlSession&& other) noexcept
+    : m_shutdown(std::exchange(other.m_shutdown, nullptr)), m_error_string(other.m_error_string),
+      m_device_get_memory_info(other.m_device_get_memory_info),
+      m_devices(std::move(other.m_devices)), m_inventory(std::move(other.m_inventory))
+{
+}
+
+NvmlSession& NvmlSession::operator=(NvmlSession&& other) noexcept
+{
+    if (this != &other) {
+        if (m_shutdown != nullptr) {
+            m_shutdown();
+        }
+        m_shutdown = std::exchange(other.m_shutdown, nullptr);
+        m_error_string = other.m_error_string;
+        m_device_get_memory_info = other.m_device_get_memory_info;
+        m_devices = std::move(other.m_devices);
+        m_inventory = std::move(other.m_inventory);
+    }
+    return *this;
+}
+
+NvmlSession::~NvmlSession()
+{
+    if (m_shutdown != nullptr) {
+        m_shutdown();
+    }
+}
+
+Result<std::vector<GpuMemory>> NvmlSession::read_memory() const
+{
+    std::vector<GpuMemory> result;
+    result.reserve(m_devices.size());
+    for (std::size_t index = 0; index < m_devices.size(); ++index) {
+        nvml_abi::Memory memory{};
+        const nvml_abi::Return rc = m_device_get_memory_info(m_devices[index], &memory);
+        if (rc != nvml_abi::k_success) {
+            const char* text = m_error_string(rc);
+            return fail(fmt::format("nvmlDeviceGetMemoryInfo failed on GPU {}: {} (NVML error {})",
+                                    index, text == nullptr ? "unknown error" : text, rc));
+        }
+        result.push_back(GpuMemory{memory.total, memory.used, memory.free});
+    }
+    return result;
+}
+
+Result<NvmlSession> NvmlLibrary::open_session() const
+{
+    const nvml_abi::Return init = m_symbols.init_v2();
+    if (init != nvml_abi::k_success) {
+        return fail(fmt::format("nvmlInit_v2 failed: {}", error_text(init)));
+    }
+    // From here the session owns the init: every early return shuts NVML down again.
+    NvmlSession session(m_symbols.shutdown, m_symbols.error_string,
+                        m_symbols.device_get_memory_info);
+    GpuInventory& inventory = session.m_inventory;
+    inventory.library = m_path;
+
+    std::array<char, nvml_abi::k_system_version_buffer_size> version{};
+    if (m_symbols.system_get_driver_version(
+            version.data(), nvml_abi::k_system_version_buffer_size) == nvml_abi::k_success) {
+        inventory.driver_version = from_buffer(version);
+    }
+
+    unsigned int count = 0;
+    const nvml_abi::Return counted = m_symbols.device_get_count_v2(&count);
+    if (counted != nvml_abi::k_success) {
+        return fail(fmt::format("nvmlDeviceGetCount_v2 failed: {}", error_text(counted)));
+    }
+    if (count == 0) {
+        return fail("NVML reports 0 GPUs");
+    }
+    for (unsigned int index = 0; index < count; ++index) {
+        nvml_abi::Device handle = nullptr;
+        const nvml_abi::Return rc = m_symbols.device_get_handle_by_index_v2(index, &handle);
+        if (rc != nvml_abi::k_success) {
+            return fail(fmt::format("nvmlDeviceGetHandleByIndex_v2 failed on GPU {}: {}", index,
+                                    error_text(rc)));
+        }
+        auto device = query_device(index);
+        if (!device) {
+            return tl::unexpected(
+                device.error().with_context(fmt::format("while reading GPU {}", index)));
+        }
+        session.m_devices.push_back(handle);
+        inventory.gpus.push_back(std::move(*device));
+    }
+    inventory.state = NvmlState::ok;
+    return session;
+}
+
 Result<GpuDevice> NvmlLibrary::query_device(unsigned int index) const
 {
     nvml_abi::Device handle = nullptr;

@@ -31,6 +31,37 @@ struct OpenError
     bool library_loaded = false; ///< the file loaded but is not a usable NVML (symbols missing)
 };
 
+/// NVML held initialised with its device handles resolved once, for repeated cheap memory
+/// reads: a sampler at 20 Hz must not pay nvmlInit_v2 (slow without persistence mode) each time.
+/// Borrows the NvmlLibrary that opened it, which must outlive it; nvmlShutdown on destruction.
+/// read_memory may be called from several threads (NVML's calls are thread-safe).
+class NvmlSession
+{
+  public:
+    NvmlSession(NvmlSession&& other) noexcept;
+    NvmlSession& operator=(NvmlSession&& other) noexcept;
+    NvmlSession(const NvmlSession&) = delete;
+    NvmlSession& operator=(const NvmlSession&) = delete;
+    ~NvmlSession();
+
+    /// The GPUs (names, UUIDs, memory) and driver version as read when the session opened.
+    [[nodiscard]] const GpuInventory& inventory() const { return m_inventory; }
+
+    /// Memory of every GPU of the inventory, in index order; any failing read is an error.
+    [[nodiscard]] Result<std::vector<GpuMemory>> read_memory() const;
+
+  private:
+    friend class NvmlLibrary;
+    NvmlSession(nvml_abi::ShutdownFn shutdown, nvml_abi::ErrorStringFn error_string,
+                nvml_abi::DeviceGetMemoryInfoFn device_get_memory_info);
+
+    nvml_abi::ShutdownFn m_shutdown; ///< null once moved from: nothing to shut down
+    nvml_abi::ErrorStringFn m_error_string;
+    nvml_abi::DeviceGetMemoryInfoFn m_device_get_memory_info;
+    std::vector<nvml_abi::Device> m_devices;
+    GpuInventory m_inventory;
+};
+
 /// A dlopen'ed NVML with its entry points resolved; dlclose on destruction.
 class NvmlLibrary
 {
@@ -51,6 +82,10 @@ class NvmlLibrary
     /// Initialises NVML, reads every GPU, shuts NVML down. Init failure and zero GPUs come back
     /// as inventory states; a failing call after a successful init is an error.
     [[nodiscard]] Result<GpuInventory> query() const;
+
+    /// Initialises NVML and keeps it initialised for the session's lifetime. Init failure and
+    /// zero GPUs are errors here (a session is only useful with a GPU to read).
+    [[nodiscard]] Result<NvmlSession> open_session() const;
 
   private:
     struct Symbols

@@ -21,17 +21,68 @@ int64_t micros(Clock::duration d)
     return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
 
-std::string preflight_word(PreflightVerdict::Outcome outcome)
+/// Stamps how long a switch took on its report as it is handed back.
+class ReportTimer
 {
-    switch (outcome) {
-    case PreflightVerdict::Outcome::not_checked:
-        return "not checked";
-    case PreflightVerdict::Outcome::fits:
-        return "fits";
-    case PreflightVerdict::Outcome::does_not_fit:
-        return "does not fit";
+  public:
+    ReportTimer() : m_begin(posix::monotonic_now()) {}
+
+    SwitchReport finish(SwitchReport& report) const
+    {
+        report.total_us = micros(posix::monotonic_now() - m_begin);
+        return report;
     }
-    return "unknown";
+
+  private:
+    Clock::time_point m_begin;
+};
+
+/// Takes the switch lock, recording the wait on `report`, or the error when it fails.
+std::optional<SwitchLock> take_lock(const std::filesystem::path& state_dir, SwitchReport& report,
+                                    const SwitchOptions& options)
+{
+    auto lock = SwitchLock::acquire(switch_lock_path(state_dir), options.lock_timeout,
+                                    options.on_lock_wait);
+    if (!lock) {
+        report.error = lock.error().message;
+        return std::nullopt;
+    }
+    report.lock_wait_us = lock->waited().count();
+    return std::move(*lock);
+}
+
+/// GPU memory the processes `pids` hold, per GPU, from NVML's process list. nullopt when one
+/// of them is not listed: its memory is unknown (a driver that does not say, or a container
+/// that sees other pids), so nothing can be concluded before it stops.
+std::optional<FreeMemoryDelta> memory_held_by(const std::vector<int>& pids, const GpuQuery& gpus)
+{
+    FreeMemoryDelta held;
+    if (pids.empty() || !gpus) {
+        return held;
+    }
+    auto inventory = gpus();
+    if (!inventory || inventory->state != NvmlState::ok) {
+        return held; // no GPU: the gate checks nothing either
+    }
+    for (const int pid : pids) {
+        bool listed = false;
+        for (const auto& gpu : inventory->gpus) {
+            for (const auto& process : gpu.processes.value_or(std::vector<GpuProcess>{})) {
+                if (process.pid != static_cast<uint32_t>(pid)) {
+                    continue;
+                }
+                if (!process.used_bytes) {
+                    return std::nullopt;
+                }
+                held[gpu.index] += static_cast<int64_t>(*process.used_bytes);
+                listed = true;
+            }
+        }
+        if (!listed) {
+            return std::nullopt;
+        }
+    }
+    return held;
 }
 
 /// A spec rebuilt from a record, to restart a stopped service whose preset is gone.
@@ -177,13 +228,18 @@ StepReport ModeSwitcher::start_step(Run& run, const std::string& id, const Switc
             return step;
         }
     }
-    const PreflightVerdict verdict = m_preflight ? m_preflight(*spec) : PreflightVerdict{};
-    step.preflight = preflight_word(verdict.outcome);
-    if (gate && verdict.outcome == PreflightVerdict::Outcome::does_not_fit && !options.force) {
+    const PreflightVerdict verdict =
+        m_preflight ? m_preflight(*spec, FreeMemoryDelta{}) : PreflightVerdict{};
+    step.preflight = preflight_outcome_word(verdict.outcome);
+    step.preflight_summary = verdict.summary;
+    const auto decision = decide_preflight(verdict, options.force, gate);
+    record_preflight(id, verdict, decision);
+    if (decision.refuse) {
         step.ok = false;
-        step.detail = fmt::format("refused by the preflight check (use --force to start "
-                                  "anyway): {}",
-                                  verdict.detail);
+        step.detail = "refused by the preflight check: " +
+                      preflight_refusal_message(id, verdict,
+                                                "pass --force to start it anyway, or change the "
+                                                "preset (see the fallbacks)");
         step.took_us = micros(posix::monotonic_now() - begin);
         return step;
     }
@@ -199,10 +255,73 @@ StepReport ModeSwitcher::start_step(Run& run, const std::string& id, const Switc
     step.detail = outcome.already_running ? "already running"
                                           : fmt::format("pid {}, port {}", outcome.record->pid,
                                                         outcome.record->port);
+    if (verdict.outcome == PreflightVerdict::Outcome::does_not_fit) {
+        step.detail += "; started although the preflight check says " + verdict.summary;
+    }
     if (!outcome.already_running) {
         run.started.push_back(id);
     }
     return step;
+}
+
+StepReport ModeSwitcher::run_step(Run& run, const SwitchStep& planned,
+                                  const SwitchOptions& options, bool gate)
+{
+    switch (planned.kind) {
+    case StepKind::stop:
+        return stop_step(run, planned.service_id);
+    case StepKind::wait_release:
+        return release_step(run, options);
+    case StepKind::start:
+        break;
+    }
+    return start_step(run, planned.service_id, options, gate);
+}
+
+void ModeSwitcher::record_preflight(const std::string& id, const PreflightVerdict& verdict,
+                                    const PreflightDecision& decision)
+{
+    [[maybe_unused]] auto noted =
+        m_db->record_event(posix::unix_now_ms(), "service.preflight",
+                           preflight_event_detail(id, verdict, decision.words));
+}
+
+std::string ModeSwitcher::refuse_up_front(const Run& run, const SwitchPlan& plan)
+{
+    if (!m_preflight || plan.start.empty()) {
+        return "";
+    }
+    std::vector<int> leaving;
+    for (const auto& id : plan.stop) {
+        if (auto it = run.observed.find(id); it != run.observed.end()) {
+            leaving.push_back(it->second.pid);
+        }
+    }
+    // Free memory once the leavers stop; when that is unknown, the gate at each start
+    // (after the stops) decides, and a refusal there rolls back.
+    auto delta = memory_held_by(leaving, m_gpus);
+    if (!delta) {
+        return "";
+    }
+    for (const auto& id : plan.start) {
+        auto spec = m_resolve(id);
+        if (!spec) {
+            continue; // resolved before; a preset that vanished since fails at its start
+        }
+        const PreflightVerdict verdict = m_preflight(*spec, *delta);
+        if (verdict.outcome == PreflightVerdict::Outcome::does_not_fit) {
+            record_preflight(id, verdict,
+                             PreflightDecision{true, "switch refused, nothing changed"});
+            return preflight_refusal_message(id, verdict,
+                                             "pass --force to go ahead anyway, or change the "
+                                             "preset (see the fallbacks); nothing was changed");
+        }
+        // Members start in order: the next one finds this one's memory taken.
+        for (const auto& [gpu, bytes] : verdict.needs_by_gpu) {
+            (*delta)[gpu] -= static_cast<int64_t>(bytes);
+        }
+    }
+    return "";
 }
 
 void ModeSwitcher::roll_back(Run& run, const SwitchOptions& options)
@@ -213,19 +332,8 @@ void ModeSwitcher::roll_back(Run& run, const SwitchOptions& options)
     const auto started = run.started;
     const auto stopped = run.stopped;
     for (const auto& planned : steps) {
-        StepReport step;
-        switch (planned.kind) {
-        case StepKind::stop:
-            step = stop_step(run, planned.service_id);
-            break;
-        case StepKind::wait_release:
-            step = release_step(run, options);
-            break;
-        case StepKind::start:
-            // Putting back what ran before is not gated: it ran a moment ago.
-            step = start_step(run, planned.service_id, options, false);
-            break;
-        }
+        // Putting back what ran before is not gated: it ran a moment ago.
+        StepReport step = run_step(run, planned, options, false);
         step.rollback = true;
         run.report.rollback_ok = run.report.rollback_ok && step.ok;
         run.add(std::move(step));
@@ -239,19 +347,11 @@ SwitchReport ModeSwitcher::switch_to(const ModeSpec& mode, const SwitchOptions& 
     SwitchReport report;
     report.action = "switch";
     report.target = mode.id;
-    const auto begin = posix::monotonic_now();
-    auto finish = [&](SwitchReport& r) -> SwitchReport {
-        r.total_us = micros(posix::monotonic_now() - begin);
-        return r;
-    };
-
-    auto lock = SwitchLock::acquire(switch_lock_path(m_supervisor->options().state_dir),
-                                    options.lock_timeout, options.on_lock_wait);
+    const ReportTimer timer;
+    const auto lock = take_lock(m_supervisor->options().state_dir, report, options);
     if (!lock) {
-        report.error = lock.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
-    report.lock_wait_us = lock->waited().count();
     if (auto previous = m_db->get_setting(k_setting_current_mode); previous && *previous) {
         report.previous_mode = **previous;
     }
@@ -261,13 +361,13 @@ SwitchReport ModeSwitcher::switch_to(const ModeSpec& mode, const SwitchOptions& 
         if (auto spec = m_resolve(id); !spec) {
             report.error = spec.error().with_context(
                 fmt::format("mode '{}' names service '{}'", mode.id, id)).message;
-            return finish(report);
+            return timer.finish(report);
         }
     }
     auto live = m_supervisor->observe(&report.cleared);
     if (!live) {
         report.error = live.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
     Run run{report};
     run.options = &options;
@@ -280,34 +380,18 @@ SwitchReport ModeSwitcher::switch_to(const ModeSpec& mode, const SwitchOptions& 
     const SwitchPlan plan = plan_switch(running, mode.services);
     report.kept = plan.keep;
 
-    // The preflight gate runs for every member to start before anything is stopped, so a
-    // refused switch changes nothing.
+    // The preflight gate runs for every member to start before anything is stopped, counting
+    // the memory the leavers will release, so a refused switch changes nothing. Each start
+    // is gated again once the leavers' memory is really free.
     if (!options.force) {
-        for (const auto& id : plan.start) {
-            auto spec = m_resolve(id);
-            const PreflightVerdict verdict = m_preflight ? m_preflight(*spec) : PreflightVerdict{};
-            if (verdict.outcome == PreflightVerdict::Outcome::does_not_fit) {
-                report.error = fmt::format("service '{}' does not fit (use --force to switch "
-                                           "anyway): {}",
-                                           id, verdict.detail);
-                return finish(report);
-            }
+        if (auto refused = refuse_up_front(run, plan); !refused.empty()) {
+            report.error = std::move(refused);
+            return timer.finish(report);
         }
     }
 
     for (const auto& planned : plan.steps) {
-        StepReport step;
-        switch (planned.kind) {
-        case StepKind::stop:
-            step = stop_step(run, planned.service_id);
-            break;
-        case StepKind::wait_release:
-            step = release_step(run, options);
-            break;
-        case StepKind::start:
-            step = start_step(run, planned.service_id, options, false);
-            break;
-        }
+        StepReport step = run_step(run, planned, options, true);
         const bool ok = step.ok;
         const std::string detail = step.detail;
         run.add(std::move(step));
@@ -319,21 +403,21 @@ SwitchReport ModeSwitcher::switch_to(const ModeSpec& mode, const SwitchOptions& 
             roll_back(run, options);
             report.started = run.started;
             report.stopped = run.stopped;
-            return finish(report);
+            return timer.finish(report);
         }
     }
     report.started = run.started;
     report.stopped = run.stopped;
     if (auto set = m_db->set_setting(k_setting_current_mode, mode.id, posix::unix_now_ms()); !set) {
         report.error = set.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
     [[maybe_unused]] auto noted = m_db->record_event(
         posix::unix_now_ms(), "mode.switch",
         fmt::format("{} (started {}, stopped {}, kept {})", mode.id, report.started.size(),
                     report.stopped.size(), report.kept.size()));
     report.ok = true;
-    return finish(report);
+    return timer.finish(report);
 }
 
 SwitchReport ModeSwitcher::isolate(const std::string& keep_id, const SwitchOptions& options)
@@ -341,26 +425,19 @@ SwitchReport ModeSwitcher::isolate(const std::string& keep_id, const SwitchOptio
     SwitchReport report;
     report.action = "isolate";
     report.target = keep_id;
-    const auto begin = posix::monotonic_now();
-    auto finish = [&](SwitchReport& r) -> SwitchReport {
-        r.total_us = micros(posix::monotonic_now() - begin);
-        return r;
-    };
-    auto lock = SwitchLock::acquire(switch_lock_path(m_supervisor->options().state_dir),
-                                    options.lock_timeout, options.on_lock_wait);
+    const ReportTimer timer;
+    const auto lock = take_lock(m_supervisor->options().state_dir, report, options);
     if (!lock) {
-        report.error = lock.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
-    report.lock_wait_us = lock->waited().count();
     if (auto spec = m_resolve(keep_id); !spec) {
         report.error = spec.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
     auto live = m_supervisor->observe(&report.cleared);
     if (!live) {
         report.error = live.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
     Run run{report};
     run.options = &options;
@@ -370,6 +447,16 @@ SwitchReport ModeSwitcher::isolate(const std::string& keep_id, const SwitchOptio
         run.observed[service.record.id] = service.record;
         running.push_back(as_running(service, m_resolve, {}));
         keep_running = keep_running || service.record.id == keep_id;
+    }
+    // As for a switch: refused before anything stops when it cannot fit even then.
+    if (!keep_running && !options.force) {
+        SwitchPlan plan;
+        plan.stop = plan_isolation(running, keep_id);
+        plan.start = {keep_id};
+        if (auto refused = refuse_up_front(run, plan); !refused.empty()) {
+            report.error = std::move(refused);
+            return timer.finish(report);
+        }
     }
     // Remember before stopping: a gpumod killed half-way must still be able to restore.
     std::vector<std::string> remembered;
@@ -386,7 +473,7 @@ SwitchReport ModeSwitcher::isolate(const std::string& keep_id, const SwitchOptio
                                      now_ms);
         !set) {
         report.error = set.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
     [[maybe_unused]] auto kept_set = m_db->set_setting(k_setting_isolated_kept, keep_id, now_ms);
     for (const auto& id : plan_isolation(running, keep_id)) {
@@ -396,7 +483,7 @@ SwitchReport ModeSwitcher::isolate(const std::string& keep_id, const SwitchOptio
         if (!ok) {
             report.error = run.report.steps.back().detail;
             report.stopped = run.stopped;
-            return finish(report);
+            return timer.finish(report);
         }
     }
     if (!keep_running) {
@@ -410,7 +497,7 @@ SwitchReport ModeSwitcher::isolate(const std::string& keep_id, const SwitchOptio
             report.error = run.report.steps.back().detail;
             report.stopped = run.stopped;
             report.started = run.started;
-            return finish(report);
+            return timer.finish(report);
         }
     } else {
         report.kept.push_back(keep_id);
@@ -418,30 +505,23 @@ SwitchReport ModeSwitcher::isolate(const std::string& keep_id, const SwitchOptio
     report.stopped = run.stopped;
     report.started = run.started;
     report.ok = true;
-    return finish(report);
+    return timer.finish(report);
 }
 
 SwitchReport ModeSwitcher::restore(const SwitchOptions& options)
 {
     SwitchReport report;
     report.action = "restore";
-    const auto begin = posix::monotonic_now();
-    auto finish = [&](SwitchReport& r) -> SwitchReport {
-        r.total_us = micros(posix::monotonic_now() - begin);
-        return r;
-    };
-    auto lock = SwitchLock::acquire(switch_lock_path(m_supervisor->options().state_dir),
-                                    options.lock_timeout, options.on_lock_wait);
+    const ReportTimer timer;
+    const auto lock = take_lock(m_supervisor->options().state_dir, report, options);
     if (!lock) {
-        report.error = lock.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
-    report.lock_wait_us = lock->waited().count();
     std::vector<std::string> remembered;
     auto stored = m_db->get_setting(k_setting_isolated_stopped);
     if (!stored) {
         report.error = stored.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
     if (*stored) {
         remembered = decode_string_list(**stored).value_or(std::vector<std::string>{});
@@ -452,7 +532,7 @@ SwitchReport ModeSwitcher::restore(const SwitchOptions& options)
     auto live = m_supervisor->observe(&report.cleared);
     if (!live) {
         report.error = live.error().message;
-        return finish(report);
+        return timer.finish(report);
     }
     Run run{report};
     run.options = &options;
@@ -480,10 +560,10 @@ SwitchReport ModeSwitcher::restore(const SwitchOptions& options)
     if (!failed.empty()) {
         report.error = fmt::format("could not restore {} of {} services", failed.size(),
                                    remembered.size());
-        return finish(report);
+        return timer.finish(report);
     }
     report.ok = true;
-    return finish(report);
+    return timer.finish(report);
 }
 
 } // namespace gpumod::services

@@ -35,7 +35,8 @@ struct StepReport
     std::optional<StartTimings> timings; ///< start steps
     std::string detail;                 ///< words: "pid 123, TERM", "released in 40 ms", errors
     std::optional<LogDiagnosis> diagnosis; ///< failed starts
-    std::string preflight;              ///< start steps: "not checked", "fits", ...
+    std::string preflight;              ///< start steps: "not checked", "fits", "does not fit"
+    std::string preflight_summary;      ///< start steps: the verdict's one line
 };
 
 /// Everything a switch (or isolation, or restore) did, in order.
@@ -71,8 +72,9 @@ struct SwitchOptions
 
 /// Looks up the spec a service id runs today.
 using SpecResolver = std::function<Result<ServiceSpec>(const std::string& id)>;
-/// The preflight gate (the planner against free VRAM).
-using PreflightHook = std::function<PreflightVerdict(const ServiceSpec&)>;
+/// The preflight gate (the planner against free VRAM, plus `delta` per GPU: what services
+/// about to stop hold, less what members started earlier in the switch will take).
+using PreflightHook = std::function<PreflightVerdict(const ServiceSpec&, const FreeMemoryDelta&)>;
 /// Reads the GPUs (NVML); used to wait for stopped services' memory to be released.
 using GpuQuery = std::function<Result<GpuInventory>()>;
 
@@ -100,6 +102,13 @@ class ModeSwitcher
     StepReport release_step(Run& run, const SwitchOptions& options);
     StepReport start_step(Run& run, const std::string& id, const SwitchOptions& options,
                           bool gate);
+    /// Runs one planned step; `gate` applies the preflight gate to a start.
+    StepReport run_step(Run& run, const SwitchStep& planned, const SwitchOptions& options,
+                        bool gate);
+    /// The up-front gate of a switch: "" when every member to start fits (or may fit).
+    std::string refuse_up_front(const Run& run, const SwitchPlan& plan);
+    void record_preflight(const std::string& id, const PreflightVerdict& verdict,
+                          const PreflightDecision& decision);
     void roll_back(Run& run, const SwitchOptions& options);
 
     Supervisor* m_supervisor;

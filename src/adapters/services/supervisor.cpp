@@ -17,6 +17,7 @@
 #include "adapters/services/log_file.hpp"
 #include "adapters/services/service_store.hpp"
 #include "adapters/sqlite/database.hpp"
+#include "core/services/service_url.hpp"
 #include "core/services/state_paths.hpp"
 
 namespace gpumod::services {
@@ -35,25 +36,10 @@ int64_t micros(Clock::duration d)
     return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
 
-/// The address to probe: a wildcard bind is reached through loopback.
-std::string probe_host(const std::string& host)
-{
-    if (host.empty() || host == "0.0.0.0") {
-        return "127.0.0.1";
-    }
-    if (host == "::") {
-        return "[::1]";
-    }
-    if (host.find(':') != std::string::npos && host.front() != '[') {
-        return "[" + host + "]";
-    }
-    return host;
-}
-
 Result<http::HttpClient> health_client(const std::string& host, uint16_t port,
                                        std::chrono::milliseconds timeout)
 {
-    return http::HttpClient::create(fmt::format("http://{}:{}", probe_host(host), port),
+    return http::HttpClient::create(service_base_url(host, port),
                                     http::Timeouts{timeout, timeout, timeout});
 }
 

@@ -45,6 +45,39 @@ CREATE TABLE services (
     started_at_ms    INTEGER NOT NULL
 ) STRICT;
 )sql"},
+    {3, "benchmark runs, attempts and the file hash cache",
+     R"sql(
+CREATE TABLE bench_runs (
+    id             TEXT PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    suite          TEXT NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    updated_at_ms  INTEGER NOT NULL,
+    finished_at_ms INTEGER,
+    config_json    TEXT NOT NULL,
+    facts_json     TEXT NOT NULL,
+    note           TEXT NOT NULL
+) STRICT;
+CREATE INDEX bench_runs_created ON bench_runs(created_at_ms);
+CREATE TABLE bench_attempts (
+    run_id         TEXT NOT NULL REFERENCES bench_runs(id) ON DELETE CASCADE,
+    iteration      INTEGER NOT NULL,
+    level          TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    points         INTEGER NOT NULL,
+    record_json    TEXT NOT NULL,
+    recorded_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (run_id, iteration, level)
+) STRICT;
+CREATE TABLE file_hashes (
+    path           TEXT PRIMARY KEY,
+    size_bytes     INTEGER NOT NULL,
+    mtime_ns       INTEGER NOT NULL,
+    sha256         TEXT NOT NULL,
+    computed_at_ms INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 std::string where(const std::filesystem::path& path)

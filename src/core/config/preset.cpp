@@ -346,6 +346,9 @@ void check_vllm(const Preset& preset, Checker& check)
     if (o.max_num_seqs && *o.max_num_seqs == 0) {
         check.add("vllm.max_num_seqs", "max_num_seqs must be at least 1");
     }
+    if (o.tensor_parallel_size && *o.tensor_parallel_size == 0) {
+        check.add("vllm.tensor_parallel_size", "tensor_parallel_size must be at least 1 (GPUs)");
+    }
 }
 
 } // namespace

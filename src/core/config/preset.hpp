@@ -93,6 +93,7 @@ struct VllmOptions
     std::optional<double> gpu_memory_utilization; ///< (0, 1]
     std::optional<uint32_t> max_model_len;
     std::optional<uint32_t> max_num_seqs;
+    std::optional<uint32_t> tensor_parallel_size; ///< GPUs the model is split over
     std::optional<std::string> dtype;
     bool enforce_eager = false;
     bool enable_sleep_mode = false; ///< exposes /sleep and /wake_up

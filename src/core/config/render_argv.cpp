@@ -69,6 +69,7 @@ std::vector<std::string> render_vllm(const Preset& preset, const std::string& pr
     add_number(argv, "--gpu-memory-utilization", o.gpu_memory_utilization);
     add_number(argv, "--max-model-len", o.max_model_len);
     add_number(argv, "--max-num-seqs", o.max_num_seqs);
+    add_number(argv, "--tensor-parallel-size", o.tensor_parallel_size);
     if (o.dtype) {
         add(argv, "--dtype", *o.dtype);
     }

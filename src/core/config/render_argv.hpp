@@ -23,7 +23,8 @@ struct RenderPrograms
 ///             [-ngl N] [--n-cpu-moe N] [--spec-type T] [--spec-draft-n-max N] [-md F]
 ///             [--mmproj F] [--chat-template-kwargs JSON] [--reasoning-budget N] [-t N] EXTRA...
 ///   vllm:     vllm serve MODEL --host H --port P [--gpu-memory-utilization X]
-///             [--max-model-len N] [--max-num-seqs N] [--dtype T] [--enforce-eager]
+///             [--max-model-len N] [--max-num-seqs N] [--tensor-parallel-size N] [--dtype T]
+///             [--enforce-eager]
 ///             [--enable-sleep-mode] EXTRA...
 ///   command:  the preset's argv as is.
 std::vector<std::string> render_argv(const Preset& preset, const RenderPrograms& programs = {});

@@ -371,6 +371,12 @@ std::string encode_chat_request(const ChatRequest& request)
     if (request.min_p) {
         body["min_p"] = *request.min_p;
     }
+    if (request.presence_penalty) {
+        body["presence_penalty"] = *request.presence_penalty;
+    }
+    if (request.repeat_penalty) {
+        body["repeat_penalty"] = *request.repeat_penalty;
+    }
     if (request.seed) {
         body["seed"] = *request.seed;
     }

@@ -33,6 +33,8 @@ struct ChatRequest
     std::optional<double> top_p;
     std::optional<std::int64_t> top_k; ///< llama-server and vLLM extension
     std::optional<double> min_p;       ///< llama-server and vLLM extension
+    std::optional<double> presence_penalty;
+    std::optional<double> repeat_penalty; ///< llama-server and vLLM extension
     std::optional<std::int64_t> seed;
     std::vector<std::string> stop; ///< stop strings; empty sends none
     bool stream = false;

@@ -15,6 +15,11 @@ using gguf::TensorType;
 
 constexpr uint32_t k_ctx_pad = 256; // llama_context pads n_ctx (and n_ctx_seq) to 256
 constexpr uint64_t k_f32 = 4;
+// F32 n_embd rows per token in the host compute buffer of a GPU run: the gathered token rows
+// and the embeddings input (the main graph) and their copies for the split (measured: 4.00).
+constexpr uint32_t k_host_embd_rows = 4;
+// The draft-mtp graph's host inputs: the gathered token rows and the hidden-state input.
+constexpr uint32_t k_mtp_host_embd_rows = 2;
 
 uint32_t pad_to(uint64_t value, uint32_t multiple)
 {
@@ -192,13 +197,17 @@ ContextShape shape_context(const ModelArchitecture& model, uint32_t n_ctx_reques
 // `shape`: KQ masks, the KQ matrix without flash attention, the widest layer's activations,
 // and the logits when the device holds the output.
 uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape,
-                       std::span<const uint32_t> layers, bool has_output)
+                       std::span<const uint32_t> layers, bool has_output, bool gpu)
 {
     if (layers.empty() && !has_output) {
         return 0;
     }
     const uint64_t t = shape.tokens;
     const uint64_t mask_elem = shape.fa ? 2 : 4;
+    // On a GPU the token rows are gathered from token_embd in host memory (the host compute
+    // buffer holds them, see host_input_bytes): the device's peak is one n_embd row per token
+    // below the CPU-calibrated width (41 Vulkan cells on an H200: device = CPU - 1.0 n_embd).
+    const uint64_t gathered = gpu ? model.n_embd : 0;
     bool full = false;
     bool swa = false;
     uint64_t width = 0;     // layers that run while the KQ masks are live
@@ -206,7 +215,8 @@ uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape
     uint64_t kq = 0;
     for (uint32_t il : layers) {
         const auto& layer = model.layers[il];
-        const uint64_t w = layer_width(model, layer, shape.fa);
+        const uint64_t lw = layer_width(model, layer, shape.fa);
+        const uint64_t w = lw > gathered ? lw - gathered : 0;
         if (layer.recurrent && !model.delta_net) {
             rec_width = std::max(rec_width, w);
         } else {
@@ -236,6 +246,52 @@ uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape
     bytes = std::max(bytes, t * rec_width * k_f32);
     if (has_output) {
         bytes += uint64_t{model.n_vocab} * std::min<uint64_t>(t, shape.n_outputs_max) * k_f32;
+    }
+    return bytes;
+}
+
+// The graph inputs, which ggml's scheduler always places on the host backend when a GPU runs
+// the layers (the device gets copies in its own compute buffer): per KV cache (full and
+// sliding-window) the KQ mask (F16 with flash attention, F32 without) and the K/V row
+// indices (without flash attention V is stored transposed, so V needs one I64 index per
+// value: n_ubatch x n_embd_v_gqa), plus the token embedding rows gathered from token_embd and
+// the embeddings input beside it. Measured on 41 Vulkan cells (H200): masks + 4 n_embd F32
+// rows per token + indices, exact to 0.1 MiB.
+uint64_t host_input_bytes(const ModelArchitecture& model, const ContextShape& shape,
+                          uint32_t embd_rows)
+{
+    const uint64_t t = shape.tokens;
+    const uint64_t mask_elem = shape.fa ? 2 : 4;
+    constexpr uint64_t k_i64 = 8;
+    bool full = false;
+    bool swa = false;
+    uint64_t v_full = 0; // n_embd_v_gqa of the widest layer per cache
+    uint64_t v_swa = 0;
+    for (uint32_t il = 0; il < model.n_layer; ++il) {
+        const auto& layer = model.layers[il];
+        if (!layer.attention) {
+            continue;
+        }
+        const uint64_t v = uint64_t{layer.head_dim_v} * layer.n_head_kv;
+        if (layer.swa) {
+            swa = true;
+            v_swa = std::max(v_swa, v);
+        } else {
+            full = true;
+            v_full = std::max(v_full, v);
+        }
+    }
+    // Tokens, positions (up to 4 per token for M-RoPE) and output ids: 24 bytes per token.
+    uint64_t bytes = t * (4 + 4 * 4 + 4) + t * embd_rows * model.n_embd * k_f32;
+    auto cache = [&](uint32_t per_stream, uint64_t v_width) {
+        const uint64_t v_idx = shape.fa ? t : t * std::max<uint64_t>(1, v_width);
+        bytes += uint64_t{per_stream} * t * mask_elem + t * k_i64 + v_idx * k_i64;
+    };
+    if (full) {
+        cache(shape.full_per_stream, v_full);
+    }
+    if (swa) {
+        cache(shape.swa_per_stream, v_swa);
     }
     return bytes;
 }
@@ -322,6 +378,9 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
     cfg.spec_type = request.spec_type;
     cfg.spec_draft_n_max = request.spec_draft_n_max;
     cfg.n_cpu_moe = request.n_cpu_moe;
+    cfg.swa_full = request.swa_full;
+    cfg.draft_cache_type_k = request.draft_cache_type_k;
+    cfg.draft_cache_type_v = request.draft_cache_type_v;
     const uint32_t draft_tokens = request.spec_type == SpecType::none ? 0 : request.spec_draft_n_max;
     cfg.n_outputs_max = cfg.n_seq * (1 + draft_tokens);
 
@@ -407,10 +466,24 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
     for (std::size_t d = 0; d < plan.devices.size(); ++d) {
         auto& dp = plan.devices[d];
         const bool has_output = d == placement.output_device;
-        uint64_t bytes = compute_bytes(model, shape, device_layers[d], has_output);
-        if (d == placement.host && !gpus.empty() && device_layers[d].empty()) {
-            // Inputs (token rows gathered on the host) before they move to the GPU.
-            bytes += uint64_t{shape.tokens} * model.n_embd * k_f32 * 2;
+        const auto& layers = device_layers[d];
+        uint64_t bytes = compute_bytes(model, shape, layers, has_output, dp.device.gpu);
+        if (d == placement.host && !gpus.empty()) {
+            // With a GPU the host buffer holds the graph inputs; host layers (partial
+            // offload) reuse it for their activations.
+            bytes = std::max(bytes, host_input_bytes(model, shape, k_host_embd_rows));
+        }
+        const bool dn_here = std::any_of(layers.begin(), layers.end(), [&](uint32_t il) {
+            return model.layers[il].recurrent;
+        });
+        if (dp.device.gpu && model.delta_net && dn_here) {
+            // The gated delta-net graph carries the states of the ubatch's sequences in and
+            // out, one snapshot per draft token with speculative decoding: on Vulkan they add
+            // to the peak (H200: +0.47 MiB for 4 slots of tla-qwen35, +5.7 MiB for 4 slots x 4
+            // snapshots of the 1024-wide qwen35), on the CPU they fit under the FFN's.
+            const uint64_t seqs = std::min<uint64_t>(cfg.n_seq, shape.tokens);
+            bytes += seqs * (1 + uint64_t{n_rs_seq}) *
+                     (model.ssm.conv_state_values() + model.ssm.ssm_state_values()) * k_f32;
         }
         dp.components.compute_buffer += bytes;
     }
@@ -436,13 +509,20 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
         }
         const uint64_t mtp_width = mtp_ffn == 0 ? 6 * uint64_t{model.n_embd} : mtp_ffn * 16 / 5;
         const uint64_t n_kv = shape.full_per_stream;
-        plan.mtp.compute_buffer = n_kv * t * (shape.fa ? 2U : 4U) +
-                                  (shape.fa ? 0 : n_kv * t * mtp_heads * k_f32) +
-                                  t * mtp_width * k_f32 +
-                                  uint64_t{model.n_vocab} * std::min<uint64_t>(t, cfg.n_seq) * k_f32;
+        const bool on_gpu = placement.output_device != placement.host;
+        // As in the main context, a GPU runs the graph without the gathered token rows; they
+        // and the other inputs sit in a host buffer (H200: mask + 2 n_embd rows per token).
+        const uint64_t gathered = on_gpu ? model.n_embd : 0;
+        const uint64_t device_compute =
+            n_kv * t * (shape.fa ? 2U : 4U) + (shape.fa ? 0 : n_kv * t * mtp_heads * k_f32) +
+            t * (mtp_width > gathered ? mtp_width - gathered : 0) * k_f32 +
+            uint64_t{model.n_vocab} * std::min<uint64_t>(t, cfg.n_seq) * k_f32;
+        const uint64_t host_compute =
+            on_gpu ? host_input_bytes(model, shape, k_mtp_host_embd_rows) : 0;
+        plan.mtp.compute_buffer = device_compute + host_compute;
         plan.mtp.output_buffer = uint64_t{model.n_vocab} * cfg.n_seq * k_f32;
-        dev.mtp_context += plan.mtp.kv_cache + plan.mtp.compute_buffer;
-        host_plan.mtp_context += plan.mtp.output_buffer;
+        dev.mtp_context += plan.mtp.kv_cache + device_compute;
+        host_plan.mtp_context += plan.mtp.output_buffer + host_compute;
         notes.push_back("draft-mtp: the MTP head's weights count in weights; its context (KV "
                         "with the draft cache types, compute, output) in mtp_context");
     }
@@ -472,31 +552,48 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
                         "compute_buffer and output_buffer");
     }
 
-    // Runtime beyond the buffers: a per-backend constant on every GPU, plus the memory pool
-    // where GPU flash-attention kernels convert quantized K/V of one layer to F16 for batches.
+    // Runtime beyond the buffers: a per-backend constant on every GPU, plus scratch the GPU
+    // kernels allocate outside ggml's buffers (see docs/plan.md):
+    // - CUDA: the memory pool where flash attention converts quantized K/V of one layer to
+    //   F16 for batches (llama.cpp's CUDA FA; not measured here).
+    // - Vulkan: none for the usual head sizes (nvidia-smi on an H200 shows the same 57-66 MiB
+    //   with q8_0/q4_0 caches as with F16), but MLA layers under flash attention use contiguous
+    //   copies of the latent K (kv_lora_rank + rope) and V (kv_lora_rank) views of every
+    //   stream: F16 for an F16 cache (measured 8 MiB beyond the constant at 4096 cells, this
+    //   gives 8.5), F32 when the cache is quantized (measured 110 MiB at 4 x 8192 q8_0 cells,
+    //   this gives 136: an upper bound, the exact kernel path is not known).
+    const bool quantized_kv = is_quantized(cfg.cache_type_k) || is_quantized(cfg.cache_type_v);
     for (std::size_t d = 0; d < plan.devices.size(); ++d) {
         auto& dp = plan.devices[d];
         if (!dp.device.gpu) {
             dp.components.runtime_overhead = k_host_runtime_overhead;
-        } else if (dp.device.backend == Backend::cuda) {
+            continue;
+        }
+        if (dp.device.backend == Backend::cuda) {
             dp.components.runtime_overhead = k_cuda_runtime_overhead;
         } else if (dp.device.backend == Backend::vulkan) {
             dp.components.runtime_overhead = k_vulkan_runtime_overhead;
         }
-        if (!dp.device.gpu || !cfg.flash_attn ||
-            (!is_quantized(cfg.cache_type_k) && !is_quantized(cfg.cache_type_v))) {
+        if (!cfg.flash_attn) {
             continue;
         }
-        uint64_t pool = 0;
+        uint64_t scratch = 0;
         for (uint32_t il : device_layers[d]) {
             const auto& layer = model.layers[il];
-            if (layer.attention) {
-                pool = std::max(pool, per_stream_for(shape, layer) *
-                                          (uint64_t{layer.head_dim_k} + layer.head_dim_v) *
-                                          layer.n_head_kv * 2);
+            if (!layer.attention) {
+                continue;
+            }
+            if (dp.device.backend == Backend::cuda && quantized_kv) {
+                scratch = std::max(scratch, per_stream_for(shape, layer) *
+                                                (uint64_t{layer.head_dim_k} + layer.head_dim_v) *
+                                                layer.n_head_kv * 2);
+            } else if (dp.device.backend == Backend::vulkan && model.is_mla()) {
+                const uint64_t row = uint64_t{layer.head_dim_k} + model.kv_lora_rank;
+                scratch = std::max(scratch, cells_for(shape, layer) * row * layer.n_head_kv *
+                                                (quantized_kv ? k_f32 : 2));
             }
         }
-        dp.components.runtime_overhead += pool;
+        dp.components.runtime_overhead += scratch;
     }
     if (gpus.empty()) {
         // Nothing but the host: report only it.

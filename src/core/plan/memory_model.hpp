@@ -89,6 +89,9 @@ struct ResolvedConfig
     uint32_t n_batch = 2048;
     uint32_t n_ubatch = 512;
     uint32_t n_outputs_max = 1;
+    bool swa_full = false;     ///< --swa-full: SWA layers keep the whole context
+    gguf::TensorType draft_cache_type_k = gguf::TensorType::f16; ///< -ctkd (draft contexts)
+    gguf::TensorType draft_cache_type_v = gguf::TensorType::f16; ///< -ctvd
     uint32_t kv_cells = 0;     ///< cells of full-attention layers (all streams)
     uint32_t swa_kv_cells = 0; ///< cells of sliding-window layers (all streams)
 };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/base/error.hpp"
+#include "core/services/preflight.hpp"
 #include "core/services/service_spec.hpp"
 
 namespace gpumod {
@@ -71,19 +72,6 @@ class InMemoryCatalog final : public ServiceCatalog
   private:
     std::map<std::string, ServiceSpec> m_services;
     std::map<std::string, ModeSpec> m_modes;
-};
-
-/// The preflight gate's answer for one service.
-struct PreflightVerdict
-{
-    enum class Outcome
-    {
-        not_checked, ///< no planner wired in yet (or nothing to check): start proceeds
-        fits,
-        does_not_fit, ///< refused unless --force
-    };
-    Outcome outcome = Outcome::not_checked;
-    std::string detail; ///< the planner's words: prediction, free memory, fallbacks
 };
 
 } // namespace gpumod
