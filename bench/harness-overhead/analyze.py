@@ -9,7 +9,7 @@ lines are joined on the sampling seed each attempt sends. Quantiles are nearest-
 reported quantile is an observed value.
 
     analyze.py --c1 RESULT.json --c1-log SERVER.jsonl --c4 RESULT.json --c4-log SERVER.jsonl
-               --latency-ms 200 --threads 4 --machine TEXT --build TEXT --out DIR
+               --latency-ms 200 --threads 4 --machine TEXT --build TEXT [--note TEXT] --out DIR
 """
 
 import argparse
@@ -151,6 +151,10 @@ def render_md(data):
         f"Machine: {data['machine']}. Build: {data['build']}. gpumod {c1['gpumod_version']} "
         f"({c1['gpumod_commit']}).",
         "",
+    ]
+    if data["note"]:
+        lines += [f"Setup: {data['note']}", ""]
+    lines += [
         "| run | attempts | passed | wall s | generation s | validation s | overhead median ms "
         "| p95 ms | max ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -200,6 +204,7 @@ def main():
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--machine", required=True)
     parser.add_argument("--build", required=True)
+    parser.add_argument("--note", default="", help="a sentence about the setup")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
@@ -212,6 +217,7 @@ def main():
         "threads": args.threads,
         "machine": args.machine,
         "build": args.build,
+        "note": args.note,
         "targets": {"overhead_median_ms_below": MEDIAN_TARGET_MS, "speedup_at_least": SPEEDUP_TARGET},
         "overhead_ms_all": describe(both),
         "speedup": c1["wall_s"] / c4["wall_s"] if c4["wall_s"] else None,

@@ -24,6 +24,7 @@
 #include "adapters/posix/environment.hpp"
 #include "adapters/posix/progress_printer.hpp"
 #include "adapters/posix/sha256.hpp"
+#include "adapters/services/detached_process.hpp"
 #include "adapters/sqlite/database.hpp"
 #include "app/bench_runner.hpp"
 #include "app/cmd_services.hpp"
@@ -44,6 +45,44 @@ using nlohmann::json;
 
 constexpr int k_exit_interrupted = 130;
 constexpr const char* k_out_setting_prefix = "bench.out.";
+constexpr const char* k_owner_setting_prefix = "bench.owner.";
+
+/// Records this process as the one running `id` ("pid start-time"), so others can tell a live
+/// run from one whose process died (killed, crashed, machine rebooted).
+void claim_run(sqlite::Database& db, const std::string& id)
+{
+    const int pid = static_cast<int>(::getpid());
+    const auto start = services::read_start_time(pid).value_or(0);
+    (void)db.set_setting(k_owner_setting_prefix + id, fmt::format("{} {}", pid, start),
+                         posix::unix_now_ms());
+}
+
+/// The pid of the live process running `id`, if any.
+std::optional<int> live_owner(sqlite::Database& db, const std::string& id)
+{
+    auto owner = db.get_setting(k_owner_setting_prefix + id);
+    if (!owner || !*owner) {
+        return std::nullopt;
+    }
+    int pid = 0;
+    unsigned long long start = 0;
+    if (std::sscanf((*owner)->c_str(), "%d %llu", &pid, &start) != 2 || pid <= 0) {
+        return std::nullopt;
+    }
+    if (pid == static_cast<int>(::getpid()) || !services::process_matches(pid, start)) {
+        return std::nullopt;
+    }
+    return pid;
+}
+
+/// "running" only while its process lives; a dead one reads "stale" (resume it).
+std::string status_word(sqlite::Database& db, const std::string& id, bench::RunStatus status)
+{
+    if (status == bench::RunStatus::running && !live_owner(db, id)) {
+        return "stale";
+    }
+    return std::string(bench::to_string(status));
+}
 
 /// A fresh run id: UTC time to the second plus 4 random hex digits ("20261127-013512-a3f9"),
 /// sortable and short enough to type a prefix of.
@@ -415,6 +454,12 @@ int cmd_bench_run(const GlobalOptions& global, const BenchRunOptions& options, s
             err << "gpumod: run " << run.id << " is complete; nothing to resume\n";
             return k_exit_usage;
         }
+        if (auto owner = live_owner(db, run.id)) {
+            err << fmt::format("gpumod: run {} is still being run by process {}; wait for it, or "
+                               "stop it (Ctrl-C / kill {}) and resume then\n",
+                               run.id, *owner, *owner);
+            return k_exit_usage;
+        }
         if (!options.out) {
             if (auto saved = db.get_setting(k_out_setting_prefix + run.id); saved && *saved) {
                 out_root = **saved;
@@ -580,6 +625,7 @@ int cmd_bench_run(const GlobalOptions& global, const BenchRunOptions& options, s
         }
     }
 
+    claim_run(db, run.id);
     std::atomic<bool> stop{false};
     StopOnSignal signals(stop, err);
     const std::string label = options.smoke ? "bench smoke" : "bench run";
@@ -662,7 +708,7 @@ int cmd_bench_list(const GlobalOptions& global, int limit, std::ostream& out, st
         for (const auto& row : *runs) {
             list.push_back({{"id", row.id},
                             {"kind", bench::to_string(row.kind)},
-                            {"status", bench::to_string(row.status)},
+                            {"status", status_word(opened->db, row.id, row.status)},
                             {"suite", row.suite},
                             {"created_at_ms", row.created_at_ms},
                             {"updated_at_ms", row.updated_at_ms},
@@ -691,7 +737,7 @@ int cmd_bench_list(const GlobalOptions& global, int limit, std::ostream& out, st
     table.add_column("target");
     for (const auto& row : *runs) {
         table.add_row({row.id, std::string(bench::to_string(row.kind)),
-                       std::string(bench::to_string(row.status)), row.suite,
+                       status_word(opened->db, row.id, row.status), row.suite,
                        fmt::format("{}/{}", row.attempts_recorded, row.attempts_planned),
                        std::to_string(row.points_earned),
                        row.model_file.empty() ? "-" : row.model_file,

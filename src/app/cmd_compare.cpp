@@ -100,8 +100,8 @@ tl::expected<LoadedRun, LoadError> load_input(const std::string& what, std::stri
         }
         auto run = bench::decode_result_file(text.str());
         if (!run) {
-            return tl::unexpected(LoadError{fmt::format(
-                "{}: {} is not a gpumod result file: {}", role, what, run.error().message)});
+            return tl::unexpected(LoadError{fmt::format("{}: {} is not a gpumod result file: {}",
+                                                        role, what, run.error().message)});
         }
         return LoadedRun{std::move(*run), what};
     }
@@ -121,8 +121,8 @@ tl::expected<LoadedRun, LoadError> load_input(const std::string& what, std::stri
     }
     if (!*id) {
         return tl::unexpected(LoadError{fmt::format(
-            "{}: '{}' is neither a file nor a run in {}; `gpumod bench list` shows the runs",
-            role, what, store.path().string())});
+            "{}: '{}' is neither a file nor a run in {}; `gpumod bench list` shows the runs", role,
+            what, store.path().string())});
     }
     auto run = (*opened)->load_run(**id);
     if (!run || !*run) {
@@ -157,8 +157,7 @@ std::map<std::string, std::string> level_titles(const bench::RunRecord& run)
 Status write_text(const fs::path& path, const std::string& text)
 {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
-    return posix::write_file_atomically(path, {bytes, text.size()},
-                                        posix::ExistingFile::replace);
+    return posix::write_file_atomically(path, {bytes, text.size()}, posix::ExistingFile::replace);
 }
 
 } // namespace
@@ -196,8 +195,7 @@ int cmd_bench_compare(const GlobalOptions& global, const BenchCompareOptions& op
     }
     const bench::RunRecord* base_smoke = runs.size() == 4 ? &runs[2].run : nullptr;
     const bench::RunRecord* cand_smoke = runs.size() == 4 ? &runs[3].run : nullptr;
-    if (auto ok = report::check_comparable(runs[0].run, runs[1].run, base_smoke, cand_smoke);
-        !ok) {
+    if (auto ok = report::check_comparable(runs[0].run, runs[1].run, base_smoke, cand_smoke); !ok) {
         err << "gpumod: " << ok.error().message << "\n";
         return k_exit_usage;
     }
@@ -229,9 +227,9 @@ int cmd_bench_compare(const GlobalOptions& global, const BenchCompareOptions& op
         err << "gpumod: cannot create " << dir.string() << ": " << ec.message() << "\n";
         return k_exit_environment;
     }
-    for (const auto& [name, text] : {std::pair{"report.md", &markdown},
-                                     std::pair{"report.json", &json},
-                                     std::pair{"report.html", &html}}) {
+    for (const auto& [name, text] :
+         {std::pair{"report.md", &markdown}, std::pair{"report.json", &json},
+          std::pair{"report.html", &html}}) {
         if (auto written = write_text(dir / name, *text); !written) {
             err << "gpumod: " << written.error().message << "\n";
             return k_exit_environment;

@@ -6,6 +6,9 @@
 #include "core/gguf/gguf_writer.hpp"
 #include "core/gguf/tiny_model.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -93,7 +96,24 @@ int cmd_make_model(const GlobalOptions& global, const MakeModelOptions& options,
         return k_exit_usage;
     }
 
-    auto model = build(options);
+    MakeModelOptions resolved = options;
+    if (options.reply_file) {
+        std::ifstream in(*options.reply_file, std::ios::binary);
+        if (!in) {
+            err << fmt::format("gpumod dev make-model: cannot read --reply-file '{}'\n",
+                               options.reply_file->string());
+            return k_exit_usage;
+        }
+        std::ostringstream text;
+        text << in.rdbuf();
+        resolved.reply = text.str();
+    }
+    if (options.grammar_out && options.kind != TinyModelKind::random) {
+        err << "gpumod dev make-model: --grammar-out goes with --kind random (scripted and mtp "
+               "models reply by themselves)\n";
+        return k_exit_usage;
+    }
+    auto model = build(resolved);
     if (!model) {
         err << fmt::format("gpumod dev make-model: {}\n"
                            "next step: pass a shorter or more varied --reasoning/--reply (UTF-8); "
@@ -125,6 +145,20 @@ int cmd_make_model(const GlobalOptions& global, const MakeModelOptions& options,
         return k_exit_failure;
     }
 
+    if (options.grammar_out) {
+        const std::string grammar = gguf::one_string_grammar("<think>" + resolved.reasoning +
+                                                             "</think>" + resolved.reply);
+        const std::span<const uint8_t> grammar_bytes(
+            reinterpret_cast<const uint8_t*>(grammar.data()), grammar.size());
+        if (auto written = posix::write_file_atomically(*options.grammar_out, grammar_bytes,
+                                                        existing);
+            !written) {
+            err << "gpumod dev make-model: " << written.error().message
+                << "\nnext step: pass --force to overwrite the grammar, or another path\n";
+            return k_exit_environment;
+        }
+    }
+
     const bool scripted = options.kind != TinyModelKind::random;
     if (global.json) {
         nlohmann::json j{{"path", path.string()},
@@ -137,9 +171,12 @@ int cmd_make_model(const GlobalOptions& global, const MakeModelOptions& options,
                          {"context_length", options.context_length},
                          {"seed", options.seed}};
         if (scripted) {
-            j["reasoning"] = options.reasoning;
-            j["reply"] = options.reply;
+            j["reasoning"] = resolved.reasoning;
+            j["reply"] = resolved.reply;
             j["chain_tokens"] = model->chain.size();
+        }
+        if (options.grammar_out) {
+            j["grammar"] = options.grammar_out->string();
         }
         out << j.dump(2) << '\n';
     } else {
@@ -147,6 +184,10 @@ int cmd_make_model(const GlobalOptions& global, const MakeModelOptions& options,
                            path.string(), kind_name(options.kind), model->architecture,
                            bytes->size(), model->model.tensors.size(), model->vocab_size,
                            options.context_length);
+        if (options.grammar_out) {
+            out << fmt::format("wrote {}: grammar for a {}-byte reply (llama-server --grammar-file)\n",
+                               options.grammar_out->string(), resolved.reply.size());
+        }
     }
     return k_exit_ok;
 }

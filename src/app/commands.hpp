@@ -47,6 +47,11 @@ struct MakeModelOptions
     uint32_t context_length = 32768;         ///< training context the model declares
     uint64_t seed = 42;
     bool force = false; ///< overwrite an existing file
+    /// Read the reply from this file instead of `reply` (long replies, code).
+    std::optional<std::filesystem::path> reply_file;
+    /// random: also write a GBNF grammar admitting exactly `<think>reasoning</think>reply`, so
+    /// `llama-server --grammar-file` makes the random model answer that, whatever its length.
+    std::optional<std::filesystem::path> grammar_out;
 };
 
 /// `gpumod dev make-model`: writes a tiny GGUF model atomically.

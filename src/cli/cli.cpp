@@ -197,6 +197,11 @@ int run(int argc, char** argv)
         ->capture_default_str();
     make->add_option("--reply", make_model.reply, "content of the scripted reply")
         ->capture_default_str();
+    make->add_option("--reply-file", make_model.reply_file,
+                     "read the reply from a file (e.g. a suite's reference answer.md)");
+    make->add_option("--grammar-out", make_model.grammar_out,
+                     "with --kind random: write a grammar admitting exactly the reply; serve with "
+                     "llama-server --grammar-file (any length)");
     make->add_option("--n-ctx", make_model.context_length,
                      "training context the model declares (llama-server caps slots at it)")
         ->check(CLI::Range(256U, 1U << 24U))

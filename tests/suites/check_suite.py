@@ -103,7 +103,8 @@ def fenced_blocks(text: str) -> list[Block]:
 
 def extract_files(reply: str, files: list[str]) -> dict[str, str]:
     """Maps each expected path to its code: the last block headed '# file: PATH'; a one-file
-    level falls back to the first Python block without a header. Other blocks are ignored."""
+    level falls back to the longest Python block without a header (the later one on a tie),
+    as gpumod's extractor does (docs/validation.md). Other blocks are ignored."""
     text = THINK_SPAN.sub("", reply)
     blocks = fenced_blocks(text)
     out: dict[str, str] = {}
@@ -111,10 +112,10 @@ def extract_files(reply: str, files: list[str]) -> dict[str, str]:
         if block.header in files:
             out[block.header] = block.text
     if len(files) == 1 and files[0] not in out:
-        for block in blocks:
-            if block.header is None and not block.bad_header:
-                out[files[0]] = block.text
-                break
+        unnamed = [b for b in blocks if b.header is None and not b.bad_header]
+        if unnamed:
+            longest = max(len(b.text) for b in unnamed)
+            out[files[0]] = [b for b in unnamed if len(b.text) == longest][-1].text
     return out
 
 

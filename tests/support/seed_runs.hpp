@@ -53,12 +53,12 @@ inline bench::RunRecord common_run(std::string id, bench::RunKind kind, std::str
     c.suite_dir = "suites/coding";
     c.suite_version = 1;
     c.suite_hash = k_suite_hash;
-    c.sampler = bench::Sampler{"thinking-coding", 0.6, 0.95, 20, 0.0, 0.0, std::nullopt,
-                               std::nullopt};
+    c.sampler =
+        bench::Sampler{"thinking-coding", 0.6, 0.95, 20, 0.0, 0.0, std::nullopt, std::nullopt};
     c.max_tokens = 32768;
     c.request_timeout_s = 900;
-    c.conversation =
-        kind == bench::RunKind::run ? bench::ConversationPolicy::carry : bench::ConversationPolicy::fresh;
+    c.conversation = kind == bench::RunKind::run ? bench::ConversationPolicy::carry
+                                                 : bench::ConversationPolicy::fresh;
     c.seed = seed;
     c.base_url = "http://127.0.0.1:7105";
     c.service = "qwen-mtp";
@@ -67,9 +67,21 @@ inline bench::RunRecord common_run(std::string id, bench::RunKind kind, std::str
     run.server.n_ctx = 131072;
     run.server.total_slots = 1;
     run.server.chat_template_hash = "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c";
-    run.server.argv = {"llama-server", "-m", "/models/" + model_file, "-c", "131072", "-ctk",
-                       "q8_0", "-ctv", "q8_0", "--spec-type", "draft-mtp", "--spec-draft-n-max",
-                       "2", "--parallel", "1"};
+    run.server.argv = {"llama-server",
+                       "-m",
+                       "/models/" + model_file,
+                       "-c",
+                       "131072",
+                       "-ctk",
+                       "q8_0",
+                       "-ctv",
+                       "q8_0",
+                       "--spec-type",
+                       "draft-mtp",
+                       "--spec-draft-n-max",
+                       "2",
+                       "--parallel",
+                       "1"};
     run.model.file_name = model_file;
     run.environment.gpumod_version = "0.1.0";
     run.environment.hostname = "bench-host";
@@ -99,7 +111,8 @@ bench::RunRecord suite_run(std::string id, std::string model_file, std::uint64_t
             bench::AttemptRecord a;
             a.iteration = iteration;
             a.level = level.id;
-            a.seed = static_cast<std::int64_t>(seed * 1000 + static_cast<std::uint64_t>(iteration) * 10 + l);
+            a.seed = static_cast<std::int64_t>(seed * 1000 +
+                                               static_cast<std::uint64_t>(iteration) * 10 + l);
             const bool l1_fail = l == 0 && l1_failures.count(iteration) > 0;
             if (l == 4) {
                 a.outcome = bench::Outcome::test_failures;
@@ -128,8 +141,7 @@ bench::RunRecord suite_run(std::string id, std::string model_file, std::uint64_t
             run.attempts.push_back(std::move(a));
         }
     }
-    run.updated_at_ms =
-        k_created_ms + static_cast<std::int64_t>(wall_minutes * 60'000.0);
+    run.updated_at_ms = k_created_ms + static_cast<std::int64_t>(wall_minutes * 60'000.0);
     run.finished_at_ms = run.updated_at_ms;
     return run;
 }
@@ -139,15 +151,15 @@ bench::RunRecord suite_run(std::string id, std::string model_file, std::uint64_t
 /// 78.7% (the seed's "mean acceptance"): short levels accept more than the long L5.
 inline bench::RunRecord baseline()
 {
-    auto run = suite_run("20260524-120000-a1b2", "Qwen3.6-35B-A3B-MTP-UD-IQ4_XS.gguf", 1111, {4},
-                         216.5, 35.0, [](int iteration, std::size_t level) {
-                             if (level < 4) {
-                                 return std::pair<std::int64_t, std::int64_t>{1615, 1289};
-                             }
-                             return std::pair<std::int64_t, std::int64_t>{
-                                 spread(269'506, 15, iteration - 1),
-                                 spread(200'148, 15, iteration - 1)};
-                         });
+    auto run =
+        suite_run("20260524-120000-a1b2", "Qwen3.6-35B-A3B-MTP-UD-IQ4_XS.gguf", 1111, {4}, 216.5,
+                  35.0, [](int iteration, std::size_t level) {
+                      if (level < 4) {
+                          return std::pair<std::int64_t, std::int64_t>{1615, 1289};
+                      }
+                      return std::pair<std::int64_t, std::int64_t>{
+                          spread(269'506, 15, iteration - 1), spread(200'148, 15, iteration - 1)};
+                  });
     run.model.size_bytes = 18'200'000'000;
     run.model.sha256 = "a3f1c9e07b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e";
     run.model.parameters = 34'660'000'000;
@@ -164,14 +176,14 @@ inline bench::RunRecord baseline()
 /// 212.5 t/s, drafts 350,181 / 266,045 spread evenly (pooled and mean per request 76.0%).
 inline bench::RunRecord candidate()
 {
-    auto run = suite_run(
-        "20260526-140000-c3d4",
-        "Qwen3.5-35B-A3B-uncensored-heretic-v2-Native-MTP-Preserved-Q3_K_L.gguf", 2222,
-        {1, 3, 4, 15}, 212.5, 32.0, [](int iteration, std::size_t level) {
-            const std::int64_t index = (iteration - 1) * 5 + static_cast<std::int64_t>(level);
-            return std::pair<std::int64_t, std::int64_t>{spread(350'181, 75, index),
-                                                         spread(266'045, 75, index)};
-        });
+    auto run = suite_run("20260526-140000-c3d4",
+                         "Qwen3.5-35B-A3B-uncensored-heretic-v2-Native-MTP-Preserved-Q3_K_L.gguf",
+                         2222, {1, 3, 4, 15}, 212.5, 32.0, [](int iteration, std::size_t level) {
+                             const std::int64_t index =
+                                 (iteration - 1) * 5 + static_cast<std::int64_t>(level);
+                             return std::pair<std::int64_t, std::int64_t>{
+                                 spread(350'181, 75, index), spread(266'045, 75, index)};
+                         });
     run.model.size_bytes = 17'400'000'000;
     run.model.sha256 = "0c2e4a6c8e0a2c4e6a8c0e2a4c6e8a0c2e4a6c8e0a2c4e6a8c0e2a4c6e8a0c2e";
     run.model.parameters = 34'660'000'000;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -93,7 +94,8 @@ TEST(Comparison, SeedSummaryMatchesTheSeedsTables)
     EXPECT_EQ(format_signed(*c.delta.tps_percent, 2), "-1.85");
     EXPECT_EQ(c.delta.ci_overlap, true);
     EXPECT_EQ(format_signed(*c.delta.mean), "-5.0");
-    EXPECT_EQ(format_signed(*c.delta.sd), "+4.9");
+    // The seed's "+4.9" subtracted the rounded SDs (11.4 - 6.5); unrounded it is +4.99.
+    EXPECT_EQ(format_signed(*c.delta.sd), "+5.0");
 }
 
 TEST(Comparison, DraftAcceptanceIsPooledAndPerRequestEachLabelled)
@@ -298,7 +300,8 @@ TEST(Comparison, SmokeRunsMustBeGivenAsAPairOfSmokeRuns)
     EXPECT_TRUE(check_comparable(base, cand, nullptr, nullptr).has_value());
     auto swapped = check_comparable(smoke, cand, nullptr, nullptr);
     ASSERT_FALSE(swapped.has_value());
-    EXPECT_THAT(swapped.error().message, HasSubstr("BASE is run 20260526-090000-e5f6, a smoke run"));
+    EXPECT_THAT(swapped.error().message,
+                HasSubstr("BASE is run 20260526-090000-e5f6, a smoke run"));
     auto one = check_comparable(base, cand, &smoke, nullptr);
     ASSERT_FALSE(one.has_value());
     EXPECT_THAT(one.error().message, HasSubstr("two smoke runs"));
@@ -328,6 +331,32 @@ TEST(Comparison, ArgvFlagsReadBothSpellings)
     EXPECT_EQ(argv_flag(argv, {"-ctk", "--cache-type-k"}), "q8_0");
     EXPECT_FALSE(argv_flag(argv, {"--spec-type"}).has_value()); // no value follows
     EXPECT_FALSE(argv_flag(argv, {"-c"}).has_value());
+}
+
+TEST(ReportFormat, NumbersReadTheSameEverywhere)
+{
+    EXPECT_EQ(format_count(0), "0");
+    EXPECT_EQ(format_count(54), "54");
+    EXPECT_EQ(format_count(435), "435");
+    EXPECT_EQ(format_count(4400), "4,400");
+    EXPECT_EQ(format_count(32768), "32,768");
+    EXPECT_EQ(format_count(366406), "366,406");
+    EXPECT_EQ(format_count(-1234567), "-1,234,567");
+    EXPECT_EQ(format_count(std::numeric_limits<std::int64_t>::min()),
+              "-9,223,372,036,854,775,808");
+    EXPECT_EQ(format_p(1.0), "1.00");
+    EXPECT_EQ(format_p(0.3295), "0.33");
+    EXPECT_EQ(format_p(0.00632), "0.006");
+    EXPECT_EQ(format_p(0.0004), "<0.001");
+    EXPECT_EQ(format_percent(0.9), "90.0%");
+    EXPECT_EQ(format_pp(0.0024), "+0.2 pp");
+    EXPECT_EQ(format_pp(-0.0273), "-2.7 pp");
+    EXPECT_EQ(format_signed(-0.04), "0.0"); // no "-0.0"
+    EXPECT_EQ(format_elapsed(30.8), "30.8 s");
+    EXPECT_EQ(format_elapsed(2100), "35.0 min");
+    EXPECT_EQ(format_elapsed(9000), "2.50 h");
+    EXPECT_EQ(format_size(18'200'000'000), "18.2 GB");
+    EXPECT_EQ(format_parameters(34'660'000'000), "34.7 B");
 }
 
 TEST(MarkdownTable, ColumnsArePaddedEscapedAndFreeOfTrailingSpace)

@@ -75,8 +75,8 @@ TEST(HtmlPage, IsSelfContainedWellFormedAndCountsCharts)
     chart.title = "chart";
     chart.groups = {"L1"};
     chart.series = {BarSeries{"base", {ChartBar{1.0, std::nullopt, ""}}}};
-    const std::string page =
-        html_page(k_nasty, html_heading(1, "Report") + html_figure(render_grouped_bar_chart(chart)));
+    const std::string page = html_page(k_nasty, html_heading(1, "Report") +
+                                                    html_figure(render_grouped_bar_chart(chart)));
 
     EXPECT_TRUE(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
     EXPECT_NE(page.find("<meta charset=\"utf-8\"/>"), std::string::npos);

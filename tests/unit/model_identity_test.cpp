@@ -33,12 +33,10 @@ TEST(ModelIdentity, FileTypeNamesFollowLlamaCpp)
 TEST(ModelIdentity, HeaderGivesParametersQuantizationAndNames)
 {
     GgufHeader header;
-    header.metadata = {{"general.architecture", Value("qwen3")},
-                       {"general.name", Value("Qwen3 8B Instruct")},
-                       {"general.basename", Value("Qwen3")},
-                       {"general.finetune", Value("Instruct")},
-                       {"general.size_label", Value("8B")},
-                       {"general.file_type", Value(uint32_t{15})}};
+    header.metadata = {
+        {"general.architecture", Value("qwen3")}, {"general.name", Value("Qwen3 8B Instruct")},
+        {"general.basename", Value("Qwen3")},     {"general.finetune", Value("Instruct")},
+        {"general.size_label", Value("8B")},      {"general.file_type", Value(uint32_t{15})}};
     header.tensors = {tensor("token_embd.weight", {4096, 1000}, TensorType::q6_k, 3'360'000),
                       tensor("blk.0.attn_q.weight", {4096, 4096}, TensorType::q4_k, 9'437'184),
                       tensor("output_norm.weight", {4096}, TensorType::f32, 16'384)};

@@ -1,105 +1,41 @@
 #include "core/report/render_html.hpp"
 
-#include <set>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
 
+#include "../support/seed_runs.hpp"
 #include "core/report/comparison.hpp"
 #include "core/report/render_markdown.hpp"
 
 namespace gpumod::report {
 namespace {
 
-using bench::AttemptRecord;
-using bench::Outcome;
-using bench::RunKind;
-using bench::RunRecord;
-
 constexpr const char* k_nasty_file = "heretic<&\"'>-Q3_K_L.gguf";
 
-AttemptRecord attempt(int iteration, const std::string& level, int points, bool passed,
-                      std::int64_t seed)
-{
-    AttemptRecord a;
-    a.iteration = iteration;
-    a.level = level;
-    a.seed = seed;
-    a.outcome = passed ? Outcome::pass : Outcome::budget_exhausted;
-    a.points = passed ? points : 0;
-    a.points_possible = points;
-    a.finish_reason = passed ? "stop" : "length";
-    a.metrics.completion_tokens = 4000 + iteration * 10;
-    a.metrics.request_ms = 30000.0 + iteration * 100.0;
-    a.metrics.server_tokens_per_s = 210.0 + (iteration % 5);
-    a.metrics.draft_n = 1000 + iteration;
-    a.metrics.draft_n_accepted = 760 + iteration;
-    a.metrics.validation_ms = 800.0;
-    return a;
-}
-
-/// A 15-iteration, 5-level run like the seed report's: L1 fails in `l1_failures`, L5 always.
-RunRecord suite_run(const std::string& id, const std::string& file,
-                    const std::set<int>& l1_failures, std::uint64_t seed)
-{
-    RunRecord run;
-    run.id = id;
-    run.status = bench::RunStatus::complete;
-    run.created_at_ms = 1'700'000'000'000;
-    run.updated_at_ms = run.created_at_ms + 35 * 60 * 1000;
-    run.config.kind = RunKind::run;
-    run.config.suite = "coding";
-    run.config.level_ids = {"L1", "L2", "L3", "L4", "L5"};
-    run.config.iterations = 15;
-    run.config.sampler.name = "thinking-coding";
-    run.config.sampler.temperature = 0.6;
-    run.config.seed = seed;
-    run.server.build = "b9297";
-    run.server.n_ctx = 131072;
-    run.server.argv = {"llama-server", "-m", file, "--spec-type", "draft-mtp",
-                       "--spec-draft-n-max", "2"};
-    run.model.file_name = file;
-    run.model.size_bytes = 18'200'000'000;
-    run.model.parameters = 34'700'000'000;
-    run.model.quantization = "Q4_K_M";
-    run.environment.gpus = {"NVIDIA GeForce RTX 4090 (24564 MiB)"};
-    const std::vector<std::pair<std::string, int>> levels{
-        {"L1", 25}, {"L2", 25}, {"L3", 25}, {"L4", 15}, {"L5", 10}};
-    for (int i = 1; i <= 15; ++i) {
-        for (const auto& [level, points] : levels) {
-            const bool passed = level == "L5" ? false : !(level == "L1" && l1_failures.count(i));
-            run.attempts.push_back(attempt(i, level, points, passed,
-                                           static_cast<std::int64_t>(seed) + i));
-        }
-    }
-    return run;
-}
-
-RunRecord smoke_run(const std::string& id, const std::string& file, const std::set<int>& failures)
-{
-    RunRecord run = suite_run(id, file, {}, 7);
-    run.config.kind = RunKind::smoke;
-    run.config.level_ids = {"L1"};
-    run.config.iterations = 20;
-    run.attempts.clear();
-    for (int i = 1; i <= 20; ++i) {
-        run.attempts.push_back(attempt(i, "L1", 25, failures.count(i) == 0, 100 + i));
-    }
-    return run;
-}
-
+/// The seed report's runs (tests/support/seed_runs.hpp); the candidate's model file name is
+/// hostile markup, as a result file may carry anything. `paired` gives both runs the same
+/// per-attempt seeds, so the report adds its paired tables.
 Comparison seed_comparison(bool with_smoke, bool paired)
 {
-    const RunRecord base = suite_run("base1", "Qwen3.6-35B-A3B-UD-IQ4_XS.gguf", {4}, 11);
-    const RunRecord cand = suite_run("cand1", k_nasty_file, {1, 3, 4, 15}, paired ? 11 : 12);
-    const RunRecord base_smoke = smoke_run("bsmoke", "Qwen3.6-35B-A3B-UD-IQ4_XS.gguf", {2});
-    const RunRecord cand_smoke = smoke_run("csmoke", k_nasty_file, {1, 3});
+    const bench::RunRecord base = testing::seed::baseline();
+    bench::RunRecord cand = testing::seed::candidate();
+    cand.model.file_name = k_nasty_file;
+    if (paired) {
+        cand.config.seed = base.config.seed;
+        for (std::size_t i = 0; i < cand.attempts.size() && i < base.attempts.size(); ++i) {
+            cand.attempts[i].seed = base.attempts[i].seed;
+        }
+    }
+    const bench::RunRecord base_smoke = testing::seed::baseline_smoke();
+    bench::RunRecord cand_smoke = testing::seed::candidate_smoke();
+    cand_smoke.model.file_name = k_nasty_file;
     CompareOptions options;
     options.level_titles = {{"L1", "Basic queue <FIFO> & more"}};
-    options.source_base = "result_base1.json";
-    options.source_cand = "result_cand1.json";
+    options.source_base = "result_base.json";
+    options.source_cand = "result_cand.json";
     return compare_runs(base, cand, with_smoke ? &base_smoke : nullptr,
                         with_smoke ? &cand_smoke : nullptr, options);
 }
@@ -226,15 +162,21 @@ void expect_same_tables(const Comparison& c)
     ASSERT_GT(expected.size(), 8U);
     ASSERT_EQ(actual.size(), expected.size());
     for (std::size_t t = 0; t < expected.size(); ++t) {
-        EXPECT_EQ(actual[t], expected[t]) << "table " << t + 1 << " (header: "
-                                          << (expected[t].empty() ? "" : expected[t][0][0]) << ")";
+        EXPECT_EQ(actual[t], expected[t])
+            << "table " << t + 1 << " (header: " << (expected[t].empty() ? "" : expected[t][0][0])
+            << ")";
     }
 }
 
 TEST(RenderHtml, ShowsEveryMarkdownTableCellForCell)
 {
-    expect_same_tables(seed_comparison(true, false));
-    expect_same_tables(seed_comparison(false, true));
+    const Comparison independent = seed_comparison(true, false);
+    ASSERT_FALSE(independent.pairing.paired);
+    expect_same_tables(independent);
+    const Comparison paired = seed_comparison(false, true);
+    ASSERT_TRUE(paired.pairing.paired)
+        << (paired.pairing.reasons.empty() ? "" : paired.pairing.reasons.front());
+    expect_same_tables(paired);
 }
 
 TEST(RenderHtml, ShowsEveryVerdictAndWarning)

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
+#include <rapidcheck/gtest.h>
 
 #include "core/report/xml_text.hpp"
 
@@ -96,12 +97,13 @@ GroupedBarChart pass_rates()
     chart.y_min = 0.0;
     chart.y_max = 100.0;
     chart.series = {
-        BarSeries{"base", {ChartBar{90.0, ChartInterval{69.9, 97.2}, "18/20"},
-                           ChartBar{50.0, ChartInterval{29.9, 70.1}, "10/20"},
-                           ChartBar{0.0, ChartInterval{0.0, 16.1}, "0/20"}}},
-        BarSeries{"candidate", {ChartBar{95.0, ChartInterval{76.4, 99.1}, "19/20"},
-                                ChartBar{100.0, ChartInterval{83.9, 100.0}, "20/20"},
-                                ChartBar{}}},
+        BarSeries{"base",
+                  {ChartBar{90.0, ChartInterval{69.9, 97.2}, "18/20"},
+                   ChartBar{50.0, ChartInterval{29.9, 70.1}, "10/20"},
+                   ChartBar{0.0, ChartInterval{0.0, 16.1}, "0/20"}}},
+        BarSeries{"candidate",
+                  {ChartBar{95.0, ChartInterval{76.4, 99.1}, "19/20"},
+                   ChartBar{100.0, ChartInterval{83.9, 100.0}, "20/20"}, ChartBar{}}},
     };
     return chart;
 }
@@ -117,9 +119,12 @@ TEST(EscapeXml, KeepsValidUtf8AndReplacesWhatXmlCannotHold)
 {
     EXPECT_EQ(escape_xml("Δ −2.7 pp ✓"), "Δ −2.7 pp ✓");
     EXPECT_EQ(escape_xml("tab\tnl\n"), "tab\tnl\n");
-    EXPECT_EQ(escape_xml(std::string("a\x01" "b")), "a\xEF\xBF\xBD" "b");
-    EXPECT_EQ(escape_xml("\xFF"), "\xEF\xBF\xBD");        // not UTF-8
-    EXPECT_EQ(escape_xml("\xC3"), "\xEF\xBF\xBD");        // truncated sequence
+    EXPECT_EQ(escape_xml(std::string("a\x01"
+                                     "b")),
+              "a\xEF\xBF\xBD"
+              "b");
+    EXPECT_EQ(escape_xml("\xFF"), "\xEF\xBF\xBD");                 // not UTF-8
+    EXPECT_EQ(escape_xml("\xC3"), "\xEF\xBF\xBD");                 // truncated sequence
     EXPECT_EQ(escape_xml("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD"); // overlong '/'
     EXPECT_EQ(escape_xml("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"); // surrogate
 }
@@ -224,7 +229,8 @@ TEST(GroupedBarChart, EscapesEveryLabel)
     parse(doc, svg);
     expect_standalone_svg(doc, k_nasty);
     EXPECT_STREQ(doc.select_node("//g[@class='legend']/text").node().text().as_string(), k_nasty);
-    EXPECT_STREQ(doc.select_node("//text[@class='group-label']").node().text().as_string(), k_nasty);
+    EXPECT_STREQ(doc.select_node("//text[@class='group-label']").node().text().as_string(),
+                 k_nasty);
     EXPECT_EQ(svg.find("<u>"), std::string::npos);
 }
 
@@ -253,7 +259,8 @@ TEST(GroupedBarChart, EmptyAndAllMissingDataStillRender)
     GroupedBarChart missing;
     missing.title = "missing";
     missing.groups = {"L1"};
-    missing.series = {BarSeries{"base", {ChartBar{std::numeric_limits<double>::quiet_NaN(), {}, ""}}}};
+    missing.series = {
+        BarSeries{"base", {ChartBar{std::numeric_limits<double>::quiet_NaN(), {}, ""}}}};
     pugi::xml_document doc2;
     parse(doc2, render_grouped_bar_chart(missing));
     EXPECT_EQ(doc2.select_nodes("//rect[@class='bar']").size(), 0U);
@@ -305,8 +312,7 @@ TEST(DotPlot, StacksEqualValuesAndMarksTheMean)
     }
     EXPECT_EQ(xs.size(), 1U) << "equal scores share an x position";
     EXPECT_EQ(ys.size(), 14U) << "and stack";
-    EXPECT_STREQ(base_dots[14].node().child("title").text().as_string(),
-                 "base · iteration 15: 65");
+    EXPECT_STREQ(base_dots[14].node().child("title").text().as_string(), "base · iteration 15: 65");
     const Box area = plot_area(doc);
     // Dots sit at their values, not at a bin edge.
     EXPECT_NEAR(base_dots[14].node().attribute("cx").as_double(), area.x + area.width * 0.65, 0.1);
@@ -400,7 +406,7 @@ TEST(PointChart, DrawsPointsInsideTheirIntervalsAndWritesTheNumbers)
         ticks.emplace_back(hit.node().text().as_string());
     }
     ASSERT_FALSE(ticks.empty());
-    EXPECT_EQ(ticks.front(), "0"); // a long unit is left to the axis label
+    EXPECT_EQ(ticks.front(), "0");                // a long unit is left to the axis label
     EXPECT_EQ(ticks.back(), "tokens per second"); // the axis label
     EXPECT_EQ(ticks[ticks.size() - 2], "80");
     const Box area = plot_area(doc);
@@ -423,6 +429,130 @@ TEST(PointChart, EscapesLabelsAndHandlesNoRows)
     pugi::xml_document doc2;
     parse(doc2, render_point_chart(empty));
     EXPECT_STREQ(doc2.select_node("//text[@class='empty']").node().text().as_string(), "no data");
+}
+
+// Any numbers (NaN, infinities, huge, tiny) and any label bytes: the chart is well-formed XML
+// and every mark stays inside the plot.
+rc::Gen<double> any_number()
+{
+    return rc::gen::oneOf(rc::gen::arbitrary<double>(),
+                          rc::gen::element(std::numeric_limits<double>::quiet_NaN(),
+                                           std::numeric_limits<double>::infinity(),
+                                           -std::numeric_limits<double>::infinity(), 0.0,
+                                           std::numeric_limits<double>::max(),
+                                           std::numeric_limits<double>::lowest(), -1e-300),
+                          rc::gen::map(rc::gen::inRange(-1000, 1000),
+                                       [](int v) { return static_cast<double>(v) / 7.0; }));
+}
+
+rc::Gen<std::optional<double>> any_value()
+{
+    return rc::gen::map(rc::gen::tuple(rc::gen::arbitrary<bool>(), any_number()),
+                        [](const auto& t) {
+                            const auto& [present, v] = t;
+                            return present ? std::optional<double>(v) : std::nullopt;
+                        });
+}
+
+rc::Gen<std::optional<ChartInterval>> any_interval()
+{
+    return rc::gen::map(
+        rc::gen::tuple(rc::gen::arbitrary<bool>(), any_number(), any_number()), [](const auto& t) {
+            const auto& [present, a, b] = t;
+            return present ? std::optional<ChartInterval>(ChartInterval{a, b}) : std::nullopt;
+        });
+}
+
+void expect_parses_with_marks_inside(const std::string& svg)
+{
+    pugi::xml_document doc;
+    const auto parsed = doc.load_string(svg.c_str());
+    RC_ASSERT(static_cast<bool>(parsed));
+    if (doc.select_node("//text[@class='empty']")) {
+        return;
+    }
+    const Box area = plot_area(doc);
+    for (const auto& hit : doc.select_nodes("//rect[@class='bar']")) {
+        const auto r = hit.node();
+        const double y = r.attribute("y").as_double();
+        RC_ASSERT(inside_y(area, y));
+        RC_ASSERT(inside_y(area, y + r.attribute("height").as_double()));
+    }
+    for (const auto& hit : doc.select_nodes("//line[@class='interval']")) {
+        const auto l = hit.node();
+        RC_ASSERT(inside_x(area, l.attribute("x1").as_double()));
+        RC_ASSERT(inside_x(area, l.attribute("x2").as_double()));
+        RC_ASSERT(inside_y(area, l.attribute("y1").as_double()));
+        RC_ASSERT(inside_y(area, l.attribute("y2").as_double()));
+    }
+    for (const auto& hit : doc.select_nodes("//circle")) {
+        RC_ASSERT(inside_x(area, hit.node().attribute("cx").as_double()));
+        RC_ASSERT(inside_y(area, hit.node().attribute("cy").as_double()));
+    }
+}
+
+RC_GTEST_PROP(ChartProperty, GroupedBarsAreWellFormedAndInside, ())
+{
+    GroupedBarChart chart;
+    chart.title = *rc::gen::arbitrary<std::string>();
+    chart.groups = *rc::gen::container<std::vector<std::string>>(
+        *rc::gen::inRange<std::size_t>(0, 6), rc::gen::arbitrary<std::string>());
+    const auto series = *rc::gen::inRange<std::size_t>(0, 4);
+    for (std::size_t s = 0; s < series; ++s) {
+        BarSeries one{*rc::gen::arbitrary<std::string>(), {}};
+        for (std::size_t g = 0; g < chart.groups.size(); ++g) {
+            one.bars.push_back(
+                ChartBar{*any_value(), *any_interval(), *rc::gen::arbitrary<std::string>()});
+        }
+        chart.series.push_back(one);
+    }
+    if (*rc::gen::arbitrary<bool>()) {
+        chart.y_min = *any_number();
+        chart.y_max = *any_number();
+    }
+    expect_parses_with_marks_inside(render_grouped_bar_chart(chart));
+}
+
+RC_GTEST_PROP(ChartProperty, DotPlotsAreWellFormedAndInside, ())
+{
+    DotPlot chart;
+    chart.title = *rc::gen::arbitrary<std::string>();
+    const auto series = *rc::gen::inRange<std::size_t>(0, 4);
+    for (std::size_t s = 0; s < series; ++s) {
+        chart.series.push_back(DotSeries{
+            *rc::gen::arbitrary<std::string>(),
+            *rc::gen::container<std::vector<double>>(*rc::gen::inRange<std::size_t>(0, 40),
+                                                     any_number()),
+            *rc::gen::container<std::vector<std::string>>(*rc::gen::inRange<std::size_t>(0, 3),
+                                                          rc::gen::arbitrary<std::string>()),
+            *rc::gen::arbitrary<std::string>()});
+    }
+    chart.bin_width = *any_number();
+    if (*rc::gen::arbitrary<bool>()) {
+        chart.x_min = *any_number();
+        chart.x_max = *any_number();
+    }
+    expect_parses_with_marks_inside(render_dot_plot(chart));
+}
+
+RC_GTEST_PROP(ChartProperty, PointChartsAreWellFormedAndInside, ())
+{
+    PointChart chart;
+    chart.title = *rc::gen::arbitrary<std::string>();
+    chart.series = *rc::gen::container<std::vector<std::string>>(
+        *rc::gen::inRange<std::size_t>(0, 3), rc::gen::arbitrary<std::string>());
+    const auto rows = *rc::gen::inRange<std::size_t>(0, 6);
+    for (std::size_t r = 0; r < rows; ++r) {
+        chart.rows.push_back(PointRow{*rc::gen::arbitrary<std::string>(),
+                                      *rc::gen::inRange<std::size_t>(0, 10), *any_value(),
+                                      *any_interval(), *rc::gen::arbitrary<std::string>()});
+    }
+    chart.include_zero = *rc::gen::arbitrary<bool>();
+    if (*rc::gen::arbitrary<bool>()) {
+        chart.x_min = *any_number();
+        chart.x_max = *any_number();
+    }
+    expect_parses_with_marks_inside(render_point_chart(chart));
 }
 
 } // namespace

@@ -180,8 +180,7 @@ std::string sampler_text(const bench::Sampler& sampler)
     if (parts.empty()) {
         return sampler.name.empty() ? std::string() : sampler.name + " (server defaults)";
     }
-    return fmt::format("{}: {}", sampler.name.empty() ? "custom" : sampler.name,
-                       join(parts, ", "));
+    return fmt::format("{}: {}", sampler.name.empty() ? "custom" : sampler.name, join(parts, ", "));
 }
 
 ModelInfo model_info(const RunRecord& run, const std::string& label)
@@ -240,8 +239,8 @@ std::string family_text(const ModelInfo& model)
     if (!model.file_name_quant.empty()) {
         if (const auto at = stem.rfind(model.file_name_quant); at != std::string::npos) {
             stem = stem.substr(0, at);
-            while (!stem.empty() && (stem.back() == '-' || stem.back() == '.' ||
-                                     stem.back() == '_')) {
+            while (!stem.empty() &&
+                   (stem.back() == '-' || stem.back() == '.' || stem.back() == '_')) {
                 stem.pop_back();
             }
         }
@@ -249,8 +248,7 @@ std::string family_text(const ModelInfo& model)
     return stem;
 }
 
-FactRow fact(std::string key, std::string aspect, std::string base, std::string cand,
-             bool confound)
+FactRow fact(std::string key, std::string aspect, std::string base, std::string cand, bool confound)
 {
     FactRow row;
     row.key = std::move(key);
@@ -328,11 +326,13 @@ void add_effects(std::vector<FactRow>& rows, const ModelInfo& base, const ModelI
         if (row.key == "quantization") {
             if (base.bits_per_weight && cand.bits_per_weight) {
                 const double d = *cand.bits_per_weight - *base.bits_per_weight;
-                row.effect = fmt::format("{} has {:.2f} bpw {} precision", label_cand,
-                                         std::abs(d), d < 0 ? "less" : "more");
+                row.effect = fmt::format("{} has {:.2f} bpw {} precision", label_cand, std::abs(d),
+                                         d < 0 ? "less" : "more");
             } else {
                 row.effect = "different precision";
             }
+        } else if (row.key == "model_file") {
+            row.effect = "the models under comparison";
         } else if (row.key == "model_family") {
             row.effect = "different base model or generation";
         } else if (row.key == "finetune") {
@@ -368,31 +368,29 @@ void add_effects(std::vector<FactRow>& rows, const ModelInfo& base, const ModelI
     }
 }
 
-std::vector<FactRow> caveat_rows(const RunRecord& base, const RunRecord& cand,
-                                 const ModelInfo& mb, const ModelInfo& mc,
-                                 const std::string& label_cand)
+std::vector<FactRow> caveat_rows(const RunRecord& base, const RunRecord& cand, const ModelInfo& mb,
+                                 const ModelInfo& mc, const std::string& label_cand)
 {
     const auto sb = server_settings(base.server);
     const auto sc = server_settings(cand.server);
     std::vector<FactRow> rows;
     rows.push_back(fact("model_family", "Model family", family_text(mb), family_text(mc), true));
-    rows.push_back(fact("finetune", "Fine-tune", mb.finetune.empty() ? "none recorded" : mb.finetune,
+    rows.push_back(fact("finetune", "Fine-tune",
+                        mb.finetune.empty() ? "none recorded" : mb.finetune,
                         mc.finetune.empty() ? "none recorded" : mc.finetune, true));
-    rows.push_back(fact("architecture", "Architecture",
-                        optional_text(base.model.architecture, ""),
+    rows.push_back(fact("architecture", "Architecture", optional_text(base.model.architecture, ""),
                         optional_text(cand.model.architecture, ""), true));
-    rows.push_back(fact("quantization", "Quantization", quantization_text(mb),
-                        quantization_text(mc), true));
-    rows.push_back(fact("model_file", "Model file",
-                        mb.sha256.empty() ? mb.file_name
-                                          : fmt::format("{} (sha256 {})", mb.file_name,
-                                                        short_hash(mb.sha256)),
-                        mc.sha256.empty() ? mc.file_name
-                                          : fmt::format("{} (sha256 {})", mc.file_name,
-                                                        short_hash(mc.sha256)),
-                        true));
-    rows.push_back(fact("server_build", "llama.cpp build", base.server.build, cand.server.build,
-                        true));
+    rows.push_back(
+        fact("quantization", "Quantization", quantization_text(mb), quantization_text(mc), true));
+    rows.push_back(
+        fact("model_file", "Model file",
+             mb.sha256.empty() ? mb.file_name
+                               : fmt::format("{} (sha256 {})", mb.file_name, short_hash(mb.sha256)),
+             mc.sha256.empty() ? mc.file_name
+                               : fmt::format("{} (sha256 {})", mc.file_name, short_hash(mc.sha256)),
+             true));
+    rows.push_back(
+        fact("server_build", "llama.cpp build", base.server.build, cand.server.build, true));
     rows.push_back(fact("chat_template", "Chat template (sha256)",
                         short_hash(base.server.chat_template_hash),
                         short_hash(cand.server.chat_template_hash), true));
@@ -402,8 +400,8 @@ std::vector<FactRow> caveat_rows(const RunRecord& base, const RunRecord& cand,
                         format_count(cand.config.max_tokens), true));
     rows.push_back(fact("reasoning_budget", "Reasoning budget", reasoning_budget_text(base, sb),
                         reasoning_budget_text(cand, sc), true));
-    rows.push_back(fact("context", "Context", context_text(base, sb), context_text(cand, sc),
-                        true));
+    rows.push_back(
+        fact("context", "Context", context_text(base, sb), context_text(cand, sc), true));
     rows.push_back(fact("kv_cache", "KV cache", kv_text(sb), kv_text(sc), true));
     rows.push_back(fact("draft", "Draft / MTP", draft_text(sb), draft_text(sc), true));
     const auto slots = [](const RunRecord& run, const ServerSettings& s) {
@@ -452,9 +450,9 @@ std::vector<FactRow> setup_rows(const RunRecord& base, const RunRecord& cand)
                                : std::string();
     };
     const auto target = [](const RunRecord& run) {
-        return run.config.service ? fmt::format("service {} ({})", *run.config.service,
-                                                run.config.base_url)
-                                  : run.config.base_url;
+        return run.config.service
+                   ? fmt::format("service {} ({})", *run.config.service, run.config.base_url)
+                   : run.config.base_url;
     };
     const auto started = [](const RunRecord& run) {
         return run.created_at_ms > 0 ? utc_time(run.created_at_ms) : std::string();
@@ -464,8 +462,8 @@ std::vector<FactRow> setup_rows(const RunRecord& base, const RunRecord& cand)
     rows.push_back(fact("gpu", "GPU", join(eb.gpus, "; "), join(ec.gpus, "; "), false));
     rows.push_back(fact("driver", "Driver", eb.driver_version, ec.driver_version, false));
     rows.push_back(fact("vram_idle", "VRAM in use before the run", vram(eb), vram(ec), false));
-    rows.push_back(fact("server_build", "llama.cpp build", base.server.build, cand.server.build,
-                        false));
+    rows.push_back(
+        fact("server_build", "llama.cpp build", base.server.build, cand.server.build, false));
     rows.push_back(fact("target", "Server", target(base), target(cand), false));
     rows.push_back(fact("isolate", "Other GPU services stopped", base.config.isolate ? "yes" : "no",
                         cand.config.isolate ? "yes" : "no", false));
@@ -500,8 +498,8 @@ std::vector<FactRow> methodology_rows(const RunRecord& base, const RunRecord& ca
     rows.push_back(fact("max_tokens", "max_tokens",
                         format_count(base.config.max_tokens) + " per level",
                         format_count(cand.config.max_tokens) + " per level", false));
-    rows.push_back(fact("context", "Context", context_text(base, sb), context_text(cand, sc),
-                        false));
+    rows.push_back(
+        fact("context", "Context", context_text(base, sb), context_text(cand, sc), false));
     rows.push_back(fact("kv_cache", "KV cache", kv_text(sb), kv_text(sc), false));
     rows.push_back(fact("draft", "Draft / MTP", draft_text(sb), draft_text(sc), false));
     rows.push_back(fact("conversation", "Conversation policy",
@@ -510,15 +508,13 @@ std::vector<FactRow> methodology_rows(const RunRecord& base, const RunRecord& ca
     rows.push_back(fact("concurrency", "Concurrency", std::to_string(base.config.concurrency),
                         std::to_string(cand.config.concurrency), false));
     rows.push_back(fact("seed", "Seed (base of per-attempt seeds)",
-                        std::to_string(base.config.seed), std::to_string(cand.config.seed),
-                        false));
+                        std::to_string(base.config.seed), std::to_string(cand.config.seed), false));
     rows.push_back(fact("extraction", "Code extraction",
                         "content first; reasoning only when the content has no code",
                         "content first; reasoning only when the content has no code", false));
     rows.push_back(fact("infra", "Infrastructure errors",
                         fmt::format("never scored; {} retries", base.config.infra_retries),
-                        fmt::format("never scored; {} retries", cand.config.infra_retries),
-                        false));
+                        fmt::format("never scored; {} retries", cand.config.infra_retries), false));
     return rows;
 }
 
@@ -563,8 +559,8 @@ std::vector<double> complete_scores(const RunSummary& summary)
     return scores;
 }
 
-RunSummaryRow summary_row(const RunRecord& run, const RunSummary& summary,
-                          const std::string& label, double confidence)
+RunSummaryRow summary_row(const RunRecord& run, const RunSummary& summary, const std::string& label,
+                          double confidence)
 {
     RunSummaryRow row;
     row.label = label;
@@ -576,8 +572,8 @@ RunSummaryRow summary_row(const RunRecord& run, const RunSummary& summary,
         }
     }
     if (!scores.empty()) {
-        row.mean = std::accumulate(scores.begin(), scores.end(), 0.0) /
-                   static_cast<double>(scores.size());
+        row.mean =
+            std::accumulate(scores.begin(), scores.end(), 0.0) / static_cast<double>(scores.size());
         row.min = *std::min_element(scores.begin(), scores.end());
         row.max = *std::max_element(scores.begin(), scores.end());
     }
@@ -589,8 +585,8 @@ RunSummaryRow summary_row(const RunRecord& run, const RunSummary& summary,
     }
     const auto [tps, source] = attempt_tps(run);
     if (!tps.empty()) {
-        row.mean_tps = std::accumulate(tps.begin(), tps.end(), 0.0) /
-                       static_cast<double>(tps.size());
+        row.mean_tps =
+            std::accumulate(tps.begin(), tps.end(), 0.0) / static_cast<double>(tps.size());
         row.tps_attempts = tps.size();
     }
     row.acceptance_pooled = summary.draft_acceptance_pooled;
@@ -681,7 +677,8 @@ WallRow wall_row(const RunSummary& summary, const std::string& label)
     row.generation_s = summary.generation_s;
     row.validation_s = summary.validation_s;
     if (row.iterations > 0) {
-        row.mean_iteration_generation_s = summary.generation_s / static_cast<double>(row.iterations);
+        row.mean_iteration_generation_s =
+            summary.generation_s / static_cast<double>(row.iterations);
     }
     return row;
 }
@@ -750,12 +747,11 @@ Pairing check_pairing(const RunRecord& base, const RunRecord& cand)
 {
     Pairing pairing;
     if (base.config.suite_hash.empty() || base.config.suite_hash != cand.config.suite_hash) {
-        pairing.reasons.push_back(
-            base.config.suite_hash.empty()
-                ? "the suite hash is not recorded"
-                : fmt::format("the suites differ (hash {} vs {})",
-                              short_hash(base.config.suite_hash),
-                              short_hash(cand.config.suite_hash)));
+        pairing.reasons.push_back(base.config.suite_hash.empty()
+                                      ? "the suite hash is not recorded"
+                                      : fmt::format("the suites differ (hash {} vs {})",
+                                                    short_hash(base.config.suite_hash),
+                                                    short_hash(cand.config.suite_hash)));
     }
     if (base.config.level_ids != cand.config.level_ids) {
         pairing.reasons.push_back("the runs have different levels");
@@ -794,9 +790,9 @@ void score_tests(const std::vector<double>& base, const std::vector<double>& can
                  const CompareOptions& options, ScoreTests& tests)
 {
     if (base.size() < 2 || cand.size() < 2) {
-        tests.notes.push_back(fmt::format(
-            "score tests need at least 2 complete iterations per run ({} and {})", base.size(),
-            cand.size()));
+        tests.notes.push_back(
+            fmt::format("score tests need at least 2 complete iterations per run ({} and {})",
+                        base.size(), cand.size()));
         return;
     }
     // Every test is of cand - base, so a negative estimate means the candidate scored lower.
@@ -866,7 +862,8 @@ Verdict score_verdict(const Comparison& c)
     const auto& b = c.summary_base;
     const auto& k = c.summary_cand;
     if (!b.mean || !k.mean) {
-        v.sentence = "No complete iteration in one of the runs: the mean scores cannot be compared.";
+        v.sentence =
+            "No complete iteration in one of the runs: the mean scores cannot be compared.";
         return v;
     }
     const double d = *k.mean - *b.mean;
@@ -903,19 +900,18 @@ Verdict score_verdict(const Comparison& c)
     const std::string n = n_text(b.iterations, k.iterations, "iterations");
     v.difference = *p < c.options.alpha;
     if (v.difference) {
-        v.sentence = fmt::format("{}: a difference unlikely to be chance at {} ({}).", head, n,
-                                 evidence);
+        v.sentence =
+            fmt::format("{}: a difference unlikely to be chance at {} ({}).", head, n, evidence);
     } else {
-        v.sentence = fmt::format("{}, but that is indistinguishable from noise at {} ({})", head,
-                                 n, evidence);
-        const auto& boot = c.pairing.paired && t.paired_bootstrap ? t.paired_bootstrap
-                                                                  : t.bootstrap;
+        v.sentence = fmt::format("{}, but that is indistinguishable from noise at {} ({})", head, n,
+                                 evidence);
+        const auto& boot =
+            c.pairing.paired && t.paired_bootstrap ? t.paired_bootstrap : t.bootstrap;
         if (boot) {
-            v.sentence += fmt::format("; the bootstrap {:.0f}% CI of the difference, {}, {} 0",
-                                      100.0 * boot->confidence,
-                                      format_interval(boot->percentile_ci),
-                                      boot->percentile_ci.contains(0.0) ? "includes"
-                                                                        : "excludes");
+            v.sentence +=
+                fmt::format("; the bootstrap {:.0f}% CI of the difference, {}, {} 0",
+                            100.0 * boot->confidence, format_interval(boot->percentile_ci),
+                            boot->percentile_ci.contains(0.0) ? "includes" : "excludes");
         }
         v.sentence += ".";
     }
@@ -932,8 +928,7 @@ std::vector<Verdict> level_verdicts(const Comparison& c)
         if (level.base.attempts == 0 || level.cand.attempts == 0) {
             continue;
         }
-        if (level.base.passed == level.cand.passed &&
-            level.base.attempts == level.cand.attempts) {
+        if (level.base.passed == level.cand.passed && level.base.attempts == level.cand.attempts) {
             const std::string counts = k_of_n(level.base);
             auto group = std::find_if(ties.begin(), ties.end(),
                                       [&](const auto& g) { return g.first == counts; });
@@ -951,19 +946,18 @@ std::vector<Verdict> level_verdicts(const Comparison& c)
         const double rc = level.cand.rate.value_or(0.0);
         const std::string p = level.fisher_p ? "Fisher " + p_text(*level.fisher_p) : "no test";
         v.difference = level.fisher_p && *level.fisher_p < c.options.alpha;
-        const std::string counts =
-            fmt::format("{} {} ({}) vs {} {} ({})", c.label_cand, k_of_n(level.cand),
-                        format_percent(rc, 0), c.label_base, k_of_n(level.base),
-                        format_percent(rb, 0));
+        const std::string counts = fmt::format(
+            "{} {} ({}) vs {} {} ({})", c.label_cand, k_of_n(level.cand), format_percent(rc, 0),
+            c.label_base, k_of_n(level.base), format_percent(rb, 0));
         if (v.difference) {
             v.sentence = fmt::format("{} {} on {}: {}, {}.", c.label_cand,
                                      rc < rb ? "worse" : "better", level.level, counts, p);
         } else {
-            v.sentence = fmt::format("{}: {}, indistinguishable at {} ({}).", level.level, counts,
-                                     n_text(static_cast<std::size_t>(level.base.attempts),
-                                            static_cast<std::size_t>(level.cand.attempts),
-                                            "attempts"),
-                                     p);
+            v.sentence =
+                fmt::format("{}: {}, indistinguishable at {} ({}).", level.level, counts,
+                            n_text(static_cast<std::size_t>(level.base.attempts),
+                                   static_cast<std::size_t>(level.cand.attempts), "attempts"),
+                            p);
         }
         verdicts.push_back(std::move(v));
     }
@@ -1044,9 +1038,9 @@ std::vector<Verdict> smoke_verdicts(const Comparison& c)
     v.difference = p < c.options.alpha;
     const std::string level =
         c.smoke_base->level == c.smoke_cand->level ? c.smoke_base->level + " smoke" : "smoke";
-    const std::string counts = fmt::format("{} {} ({}) vs {} {} ({})", c.label_cand, k_of_n(k),
-                                           format_percent(*k.rate), c.label_base, k_of_n(b),
-                                           format_percent(*b.rate));
+    const std::string counts =
+        fmt::format("{} {} ({}) vs {} {} ({})", c.label_cand, k_of_n(k), format_percent(*k.rate),
+                    c.label_base, k_of_n(b), format_percent(*b.rate));
     std::string interval;
     if (c.smoke_tests.newcombe) {
         const auto& nd = *c.smoke_tests.newcombe;
@@ -1055,9 +1049,9 @@ std::vector<Verdict> smoke_verdicts(const Comparison& c)
                                nd.ci.contains(0.0) ? "includes" : "excludes");
     }
     if (v.difference) {
-        v.sentence = fmt::format("{} {} on the {}: {} (Fisher {}{}).", c.label_cand,
-                                 *k.rate < *b.rate ? "worse" : "better", level, counts, p_text(p),
-                                 interval);
+        v.sentence =
+            fmt::format("{} {} on the {}: {} (Fisher {}{}).", c.label_cand,
+                        *k.rate < *b.rate ? "worse" : "better", level, counts, p_text(p), interval);
     } else {
         v.sentence = fmt::format("{} pass rates indistinguishable at {} (Fisher {}): {}{}.",
                                  level == "smoke" ? "Smoke" : level,
@@ -1108,16 +1102,16 @@ std::optional<Verdict> speed_verdict(const Comparison& c)
     Verdict v;
     v.topic = "speed";
     const double pct = *c.delta.tps_percent;
-    const std::string head = fmt::format(
-        "{} generates {}% {} than {} ({} vs {} tokens/s, mean over attempts)", c.label_cand,
-        format_fixed(std::abs(pct), 2), pct < 0 ? "slower" : "faster", c.label_base,
-        format_fixed(*k.mean_tps), format_fixed(*b.mean_tps));
+    const std::string head =
+        fmt::format("{} generates tokens {}% {} than {} ({} vs {} tokens/s, mean over attempts)",
+                    c.label_cand, format_fixed(std::abs(pct), 2), pct < 0 ? "slower" : "faster",
+                    c.label_base, format_fixed(*k.mean_tps), format_fixed(*b.mean_tps));
     if (c.speed_tests.welch) {
         const double p = c.speed_tests.welch->p_value;
         v.difference = p < c.options.alpha;
-        v.sentence = fmt::format("{}; Welch {}: {}.", head, p_text(p),
-                                 v.difference ? "a real difference in speed"
-                                              : "within run-to-run noise");
+        v.sentence =
+            fmt::format("{}; Welch {}: {}.", head, p_text(p),
+                        v.difference ? "a real difference in speed" : "within run-to-run noise");
     } else {
         v.sentence = head + ".";
     }
@@ -1243,8 +1237,8 @@ std::vector<MethodNote> method_notes(const Comparison& c)
                            "one run passed and the other failed; used because both runs share "
                            "suite, levels, iterations and per-attempt seeds."
                          : "Not used: it needs both runs on the same prompts with the same "
-                           "per-attempt seeds (" +
-                               join(c.pairing.reasons, "; ") + ")."});
+                           "per-attempt seeds; here " +
+                               join(c.pairing.reasons, "; ") + "."});
     notes.push_back(
         {"Sample size and power",
          fmt::format("Two-sided two-sample test of proportions, normal approximation with pooled "
@@ -1256,8 +1250,8 @@ std::vector<MethodNote> method_notes(const Comparison& c)
                      "compare); mean per request = unweighted mean of accepted / drafted over "
                      "requests that drafted anything. Token counts within a request are not "
                      "independent, so no p-value is given for them."});
-    notes.push_back({"Verdicts",
-                     fmt::format("Generated from the numbers above: a p-value below {} is called "
+    notes.push_back(
+        {"Verdicts", fmt::format("Generated from the numbers above: a p-value below {} is called "
                                  "a difference, anything else \"indistinguishable\" at the sample "
                                  "size shown, which is not proof of equality.",
                                  o.alpha)});
@@ -1266,9 +1260,8 @@ std::vector<MethodNote> method_notes(const Comparison& c)
 
 // ---------------------------------------------------------------- planning
 
-PlanningRow planning_row(std::string key, std::string question, double rate_base,
-                         double rate_cand, std::optional<double> n_now,
-                         const CompareOptions& options)
+PlanningRow planning_row(std::string key, std::string question, double rate_base, double rate_cand,
+                         std::optional<double> n_now, const CompareOptions& options)
 {
     PlanningRow row;
     row.key = std::move(key);
@@ -1281,20 +1274,20 @@ PlanningRow planning_row(std::string key, std::string question, double rate_base
         return row;
     }
     if (auto n = stats::sample_size_two_proportions(rate_base, rate_cand, options.alpha,
-                                                     options.power)) {
+                                                    options.power)) {
         row.per_side = *n;
     } else {
         row.note = n.error().message;
     }
     if (n_now && *n_now > 0) {
-        if (auto power = stats::power_two_proportions(rate_base, rate_cand, *n_now,
-                                                       options.alpha)) {
+        if (auto power =
+                stats::power_two_proportions(rate_base, rate_cand, *n_now, options.alpha)) {
             row.power_now = *power;
         }
-        const auto direction = rate_cand < rate_base ? stats::Direction::below
-                                                     : stats::Direction::above;
-        if (auto detectable = stats::minimal_detectable_proportion(
-                rate_base, *n_now, options.alpha, options.power, direction)) {
+        const auto direction =
+            rate_cand < rate_base ? stats::Direction::below : stats::Direction::above;
+        if (auto detectable = stats::minimal_detectable_proportion(rate_base, *n_now, options.alpha,
+                                                                   options.power, direction)) {
             row.detectable_rate = *detectable;
         }
     }
@@ -1308,15 +1301,15 @@ std::vector<PlanningRow> planning_rows(const Comparison& c)
     std::optional<double> smoke_n;
     if (c.smoke_base && c.smoke_cand && c.smoke_base->pass.attempts > 0 &&
         c.smoke_cand->pass.attempts > 0) {
-        smoke_n = static_cast<double>(
-            std::min(c.smoke_base->pass.attempts, c.smoke_cand->pass.attempts));
+        smoke_n =
+            static_cast<double>(std::min(c.smoke_base->pass.attempts, c.smoke_cand->pass.attempts));
     }
-    rows.push_back(planning_row(
-        "target",
-        fmt::format("Attempts per side to tell {} from {} at {:.0f}% power",
-                    format_percent(o.planning_rate_high, 0), format_percent(o.planning_rate_low, 0),
-                    100.0 * o.power),
-        o.planning_rate_high, o.planning_rate_low, smoke_n, o));
+    rows.push_back(
+        planning_row("target",
+                     fmt::format("Attempts per side to tell {} from {} at {:.0f}% power",
+                                 format_percent(o.planning_rate_high, 0),
+                                 format_percent(o.planning_rate_low, 0), 100.0 * o.power),
+                     o.planning_rate_high, o.planning_rate_low, smoke_n, o));
     if (smoke_n && c.smoke_base->pass.rate && c.smoke_cand->pass.rate) {
         const double rb = *c.smoke_base->pass.rate;
         const double rc = *c.smoke_cand->pass.rate;
@@ -1392,8 +1385,8 @@ Status check_comparable(const RunRecord& base, const RunRecord& cand, const RunR
                                               : " (give smoke runs with --smoke BASE CAND)"));
         }
         if (run.attempts.empty()) {
-            return fail(fmt::format("{} (run {}) has no recorded attempt; nothing to compare",
-                                    role, run.id));
+            return fail(fmt::format("{} (run {}) has no recorded attempt; nothing to compare", role,
+                                    run.id));
         }
         return {};
     };
@@ -1563,8 +1556,8 @@ Comparison compare_runs(const RunRecord& base, const RunRecord& cand, const RunR
         const auto& pb = c.smoke_base->pass;
         const auto& pc = c.smoke_cand->pass;
         if (pb.attempts > 0 && pc.attempts > 0) {
-            if (auto nd = stats::newcombe_difference(counts_of(pc), counts_of(pb),
-                                                     options.confidence)) {
+            if (auto nd =
+                    stats::newcombe_difference(counts_of(pc), counts_of(pb), options.confidence)) {
                 c.smoke_tests.newcombe = *nd;
             }
             if (auto p = stats::fisher_exact_two_sided(counts_of(pc), counts_of(pb))) {

@@ -80,10 +80,10 @@ struct ModelInfo
     std::optional<std::int64_t> size_bytes;
     std::string sha256;
     std::optional<std::int64_t> parameters;
-    std::string quantization;     ///< GGUF file type, else the file name's tag, else ""
-    std::string file_name_quant;  ///< the tag in the file name ("UD-IQ4_XS"), "" when none
+    std::string quantization;              ///< GGUF file type, else the file name's tag, else ""
+    std::string file_name_quant;           ///< the tag in the file name ("UD-IQ4_XS"), "" when none
     std::optional<double> bits_per_weight; ///< size_bytes * 8 / parameters
-    std::string family;           ///< general.basename / name, else ""
+    std::string family;                    ///< general.basename / name, else ""
     std::string finetune;
     std::optional<std::int64_t> context; ///< server n_ctx, else argv -c
     std::string server_build;
@@ -99,8 +99,8 @@ struct RunSummaryRow
     std::optional<stats::Interval> ci; ///< t-based, `confidence`
     std::optional<double> min;
     std::optional<double> max;
-    int possible = 0;                      ///< points of a full iteration
-    std::optional<double> mean_tps;        ///< mean of the attempts' server tokens/s
+    int possible = 0;               ///< points of a full iteration
+    std::optional<double> mean_tps; ///< mean of the attempts' server tokens/s
     std::size_t tps_attempts = 0;
     std::optional<double> acceptance_pooled;           ///< sum accepted / sum drafted
     std::optional<double> acceptance_mean_per_request; ///< mean of per-request ratios
@@ -114,7 +114,7 @@ struct SummaryDelta
     std::optional<double> sd;
     /// True when the two t intervals overlap (nullopt when either is missing).
     std::optional<bool> ci_overlap;
-    std::optional<double> tps_percent;         ///< 100 * (cand - base) / base
+    std::optional<double> tps_percent;          ///< 100 * (cand - base) / base
     std::optional<double> acceptance_pooled_pp; ///< percentage points
     std::optional<double> acceptance_mean_per_request_pp;
     std::optional<double> wall_s;
@@ -124,10 +124,10 @@ struct SummaryDelta
 struct IterationScores
 {
     std::string label;
-    std::vector<int> iterations;        ///< iteration numbers
+    std::vector<int> iterations;            ///< iteration numbers
     std::vector<std::optional<int>> points; ///< nullopt: the iteration is incomplete
     int possible = 0;
-    std::map<int, int> counts; ///< score -> iterations with it (complete only)
+    std::map<int, int> counts;           ///< score -> iterations with it (complete only)
     std::vector<double> per_iteration_s; ///< generation time (sum of request times)
 };
 
@@ -158,11 +158,11 @@ struct LevelRow
 struct DraftRow
 {
     std::string label;
-    std::string spec_type;                 ///< argv --spec-type ("draft-mtp"), "" when unknown
-    std::optional<std::int64_t> n_max;     ///< argv --spec-draft-n-max / --draft-max
-    std::string draft_model;               ///< argv -md file name
-    std::size_t requests = 0;              ///< scored attempts
-    std::size_t requests_with_drafts = 0;  ///< attempts that reported drafts > 0
+    std::string spec_type;                ///< argv --spec-type ("draft-mtp"), "" when unknown
+    std::optional<std::int64_t> n_max;    ///< argv --spec-draft-n-max / --draft-max
+    std::string draft_model;              ///< argv -md file name
+    std::size_t requests = 0;             ///< scored attempts
+    std::size_t requests_with_drafts = 0; ///< attempts that reported drafts > 0
     std::optional<std::int64_t> drafted;
     std::optional<std::int64_t> accepted;
     std::optional<double> pooled;
@@ -173,11 +173,11 @@ struct DraftRow
 struct WallRow
 {
     std::string label;
-    std::size_t iterations = 0;           ///< iterations with at least one record
-    std::optional<double> wall_s;         ///< created -> last update
+    std::size_t iterations = 0;            ///< iterations with at least one record
+    std::optional<double> wall_s;          ///< created -> last update
     std::optional<double> per_iteration_s; ///< wall_s / iterations
-    double generation_s = 0;              ///< sum of request times
-    double validation_s = 0;              ///< sum of pytest times
+    double generation_s = 0;               ///< sum of request times
+    double validation_s = 0;               ///< sum of pytest times
     std::optional<double> mean_iteration_generation_s;
 };
 
@@ -195,11 +195,11 @@ struct SmokeRow
     std::string run_id;
     std::string level;
     PassRate pass;
-    std::optional<double> mean_duration_s;        ///< mean request time
-    std::optional<double> mean_tokens;            ///< completion tokens, every scored attempt
-    std::optional<double> mean_tokens_passes;     ///< completion tokens of passing attempts
-    std::vector<FailureMode> failures;            ///< by class, most frequent first
-    std::size_t infrastructure_failures = 0;      ///< never scored
+    std::optional<double> mean_duration_s;    ///< mean request time
+    std::optional<double> mean_tokens;        ///< completion tokens, every scored attempt
+    std::optional<double> mean_tokens_passes; ///< completion tokens of passing attempts
+    std::vector<FailureMode> failures;        ///< by class, most frequent first
+    std::size_t infrastructure_failures = 0;  ///< never scored
 };
 
 /// Tests on the iteration scores.
@@ -225,8 +225,8 @@ struct Pairing
 /// Tests on pass counts by level.
 struct LevelTests
 {
-    std::optional<stats::CmhResult> cmh; ///< levels as strata, Yates-corrected
-    std::optional<stats::PairedCounts> pairs;   ///< paired runs: every shared item
+    std::optional<stats::CmhResult> cmh;      ///< levels as strata, Yates-corrected
+    std::optional<stats::PairedCounts> pairs; ///< paired runs: every shared item
     std::optional<double> mcnemar_p;
 };
 
@@ -251,16 +251,16 @@ struct PlanningRow
     double rate_base = 0;
     double rate_cand = 0;
     std::optional<stats::SampleSize> per_side;
-    std::optional<double> n_now;   ///< the attempts per side the data has
-    std::optional<double> power_now; ///< power of n_now for this difference
+    std::optional<double> n_now;           ///< the attempts per side the data has
+    std::optional<double> power_now;       ///< power of n_now for this difference
     std::optional<double> detectable_rate; ///< lowest rate n_now detects below rate_base
-    std::string note; ///< why a number is missing
+    std::string note;                      ///< why a number is missing
 };
 
 /// A conclusion in words, generated from the numbers next to it.
 struct Verdict
 {
-    std::string topic;    ///< "scores", "level L1", "smoke", "speed", "drafts", "confounds"
+    std::string topic; ///< "scores", "level L1", "smoke", "speed", "drafts", "confounds"
     std::string sentence;
     bool difference = false; ///< the data show a difference at `alpha`
 };

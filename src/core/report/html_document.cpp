@@ -109,8 +109,8 @@ std::string HtmlTable::render() const
                                      : fmt::format("<tr class=\"{}\">", escape_xml(row.row_class));
         for (std::size_t c = 0; c < m_columns.size(); ++c) {
             const std::string& cell = row.cells[c];
-            const bool code = m_columns[c].format == CellFormat::code && !cell.empty() &&
-                              cell != "-";
+            const bool code =
+                m_columns[c].format == CellFormat::code && !cell.empty() && cell != "-";
             out += fmt::format("<td class=\"{}\">{}{}{}</td>", align_class(m_columns[c].align),
                                code ? "<code>" : "", escape_xml(cell), code ? "</code>" : "");
         }
@@ -140,8 +140,8 @@ std::string html_list(const std::vector<std::string>& items, std::string_view cs
     if (items.empty()) {
         return "";
     }
-    std::string out = css_class.empty() ? "<ul>\n"
-                                        : fmt::format("<ul class=\"{}\">\n", escape_xml(css_class));
+    std::string out =
+        css_class.empty() ? "<ul>\n" : fmt::format("<ul class=\"{}\">\n", escape_xml(css_class));
     for (const auto& item : items) {
         out += "<li>" + escape_xml(item) + "</li>\n";
     }

@@ -27,7 +27,7 @@ enum class CellFormat
 /// A <table> with a header row, left- or right-aligned columns and escaped cells.
 class HtmlTable
 {
-public:
+  public:
     /// Declares a column; `align` applies to the header and every cell of the column.
     void add_column(std::string header, Align align = Align::left,
                     CellFormat format = CellFormat::text);
@@ -45,7 +45,7 @@ public:
     /// The table as HTML, one row per line.
     [[nodiscard]] std::string render() const;
 
-private:
+  private:
     struct Column
     {
         std::string header;

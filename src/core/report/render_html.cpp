@@ -53,8 +53,8 @@ std::string p_cell(const std::optional<double>& p)
 
 std::string interval_cell(const std::optional<stats::Interval>& interval, int decimals = 1)
 {
-    return or_missing(interval,
-                      [decimals](const stats::Interval& i) { return format_interval(i, decimals); });
+    return or_missing(
+        interval, [decimals](const stats::Interval& i) { return format_interval(i, decimals); });
 }
 
 std::string count_cell(std::uint64_t value)
@@ -100,8 +100,9 @@ std::string verdict_section(const Comparison& c)
     std::string out = html_heading(2, "Verdict", "verdict");
     out += "<ul class=\"verdicts\">\n";
     for (const auto& verdict : c.verdicts) {
-        out += verdict.difference ? "<li><strong>" + escape_xml(verdict.sentence) + "</strong></li>\n"
-                                  : "<li>" + escape_xml(verdict.sentence) + "</li>\n";
+        out += verdict.difference
+                   ? "<li><strong>" + escape_xml(verdict.sentence) + "</strong></li>\n"
+                   : "<li>" + escape_xml(verdict.sentence) + "</li>\n";
     }
     out += "</ul>\n";
     for (const auto& warning : c.warnings) {
@@ -225,8 +226,8 @@ std::string summary_charts(const Comparison& c)
             const auto& w = *c.speed_tests.welch;
             caption = fmt::format("Difference (candidate − base): {} tokens/s, {}% CI {} "
                                   "(Welch's t-test, p = {}).",
-                                  format_signed(w.mean_difference), level,
-                                  format_interval(w.ci), format_p(w.p_value));
+                                  format_signed(w.mean_difference), level, format_interval(w.ci),
+                                  format_p(w.p_value));
         }
         out += html_figure(render_point_chart(tps), caption);
     }
@@ -250,24 +251,21 @@ std::string summary_section(const Comparison& c)
     for (const RunSummaryRow* r : {&c.summary_base, &c.summary_cand}) {
         table.add_row({r->label, std::to_string(r->iterations), fixed(r->mean), fixed(r->sd),
                        interval_cell(r->ci), fixed(r->mean_tps), pct(r->acceptance_pooled),
-                       pct(r->acceptance_mean_per_request),
-                       or_missing(r->wall_s, format_elapsed)});
+                       pct(r->acceptance_mean_per_request), or_missing(r->wall_s, format_elapsed)});
     }
     const auto& d = c.delta;
     const auto signed1 = [](double v) { return format_signed(v); };
-    table.add_row({"Δ (candidate − base)", "", or_missing(d.mean, signed1),
-                   or_missing(d.sd, signed1),
-                   d.ci_overlap ? (*d.ci_overlap ? "overlap" : "disjoint") : k_missing,
-                   or_missing(d.tps_percent, [](double v) { return format_signed(v, 2) + "%"; }),
-                   or_missing(d.acceptance_pooled_pp, [](double v) { return format_pp(v); }),
-                   or_missing(d.acceptance_mean_per_request_pp,
-                              [](double v) { return format_pp(v); }),
-                   or_missing(d.wall_s,
-                              [](double v) {
-                                  return (v > 0 ? "+" : v < 0 ? "-" : "") +
-                                         format_elapsed(std::abs(v));
-                              })},
-                  "delta");
+    table.add_row(
+        {"Δ (candidate − base)", "", or_missing(d.mean, signed1), or_missing(d.sd, signed1),
+         d.ci_overlap ? (*d.ci_overlap ? "overlap" : "disjoint") : k_missing,
+         or_missing(d.tps_percent, [](double v) { return format_signed(v, 2) + "%"; }),
+         or_missing(d.acceptance_pooled_pp, [](double v) { return format_pp(v); }),
+         or_missing(d.acceptance_mean_per_request_pp, [](double v) { return format_pp(v); }),
+         or_missing(d.wall_s,
+                    [](double v) {
+                        return (v > 0 ? "+" : v < 0 ? "-" : "") + format_elapsed(std::abs(v));
+                    })},
+        "delta");
     out += table.render();
     const int possible = std::max(c.summary_base.possible, c.summary_cand.possible);
     out += html_paragraph(
@@ -331,10 +329,10 @@ std::string distribution_section(const Comparison& c)
     table.add_column("Counts");
     table.add_column("Min", Align::right);
     table.add_column("Max", Align::right);
-    for (const auto& [s, r] : {std::pair{&c.scores_base, &c.summary_base},
-                               std::pair{&c.scores_cand, &c.summary_cand}}) {
-        table.add_row({s->label, scores_list(*s), counts_text(*s), fixed(r->min, 0),
-                       fixed(r->max, 0)});
+    for (const auto& [s, r] :
+         {std::pair{&c.scores_base, &c.summary_base}, std::pair{&c.scores_cand, &c.summary_cand}}) {
+        table.add_row(
+            {s->label, scores_list(*s), counts_text(*s), fixed(r->min, 0), fixed(r->max, 0)});
     }
     out += table.render();
 
@@ -437,10 +435,10 @@ std::string drafts_section(const Comparison& c)
     chart.x_min = 0.0;
     chart.x_max = 100.0;
     const auto counts = [](const DraftRow& d) {
-        return d.drafted && d.accepted ? fmt::format("{} of {} draft tokens accepted",
-                                                     format_count(*d.accepted),
-                                                     format_count(*d.drafted))
-                                       : std::string();
+        return d.drafted && d.accepted
+                   ? fmt::format("{} of {} draft tokens accepted", format_count(*d.accepted),
+                                 format_count(*d.drafted))
+                   : std::string();
     };
     chart.rows = {
         PointRow{"pooled: base", 0, scaled(c.drafts_base.pooled, 100.0), std::nullopt,
@@ -470,12 +468,11 @@ std::string wall_section(const Comparison& c)
     table.add_column("Generation per iteration", Align::right);
     table.add_column("Validation (pytest)", Align::right);
     for (const WallRow* w : {&c.wall_base, &c.wall_cand}) {
-        table.add_row({w->label, std::to_string(w->iterations),
-                       or_missing(w->wall_s, format_elapsed),
-                       or_missing(w->per_iteration_s, format_elapsed),
-                       format_elapsed(w->generation_s),
-                       or_missing(w->mean_iteration_generation_s, format_elapsed),
-                       format_elapsed(w->validation_s)});
+        table.add_row(
+            {w->label, std::to_string(w->iterations), or_missing(w->wall_s, format_elapsed),
+             or_missing(w->per_iteration_s, format_elapsed), format_elapsed(w->generation_s),
+             or_missing(w->mean_iteration_generation_s, format_elapsed),
+             format_elapsed(w->validation_s)});
     }
     out += table.render();
     out += html_paragraph("Wall is the time from the run's creation to its last recorded attempt; "
@@ -543,10 +540,10 @@ std::string smoke_section(const Comparison& c)
     chart.groups = {same_level ? or_dash(c.smoke_base->level) : "smoke"};
     for (const SmokeRow* s : {&*c.smoke_base, &*c.smoke_cand}) {
         const bool is_base = s == &*c.smoke_base;
-        chart.series.push_back(BarSeries{
-            (is_base ? "base: " : "candidate: ") + s->label,
-            {ChartBar{scaled(s->pass.rate, 100.0), chart_interval(s->pass.wilson, 100.0),
-                      fmt::format("{}/{} passed", s->pass.passed, s->pass.attempts)}}});
+        chart.series.push_back(
+            BarSeries{(is_base ? "base: " : "candidate: ") + s->label,
+                      {ChartBar{scaled(s->pass.rate, 100.0), chart_interval(s->pass.wilson, 100.0),
+                                fmt::format("{}/{} passed", s->pass.passed, s->pass.attempts)}}});
     }
     out += html_figure(render_grouped_bar_chart(chart));
     return out;
@@ -570,7 +567,8 @@ std::string statistics_section(const Comparison& c)
             reasons += (reasons.empty() ? "" : "; ") + r;
         }
         out += lead_paragraph("Independent samples:", "paired tests (McNemar, paired t) are not "
-                                                      "used because " + reasons + ".");
+                                                      "used because " +
+                                                          reasons + ".");
     }
 
     out += html_heading(3, "Scores per iteration", "stats-scores");
@@ -590,12 +588,11 @@ std::string statistics_section(const Comparison& c)
     if (t.permutation) {
         const auto& perm = *t.permutation;
         scores.add_row({"Permutation test (difference of means)",
-                        format_signed(perm.observed_difference), k_missing,
-                        format_p(perm.p_value),
-                        perm.exact ? fmt::format("exact, {} relabellings",
-                                                 count_cell(perm.permutations))
-                                   : fmt::format("{} random relabellings, seed {}",
-                                                 count_cell(perm.permutations), perm.seed)});
+                        format_signed(perm.observed_difference), k_missing, format_p(perm.p_value),
+                        perm.exact
+                            ? fmt::format("exact, {} relabellings", count_cell(perm.permutations))
+                            : fmt::format("{} random relabellings, seed {}",
+                                          count_cell(perm.permutations), perm.seed)});
     }
     if (t.mann_whitney) {
         scores.add_row({"Mann-Whitney U test",
@@ -644,15 +641,15 @@ std::string statistics_section(const Comparison& c)
         levels.add_column("McNemar p", Align::right);
     }
     for (const auto& row : c.levels) {
-        std::vector<std::string> cells{
-            row.level, pass_text(row.base), pass_text(row.cand),
-            row.base.rate && row.cand.rate ? format_pp(*row.cand.rate - *row.base.rate)
+        std::vector<std::string> cells{row.level, pass_text(row.base), pass_text(row.cand),
+                                       row.base.rate && row.cand.rate
+                                           ? format_pp(*row.cand.rate - *row.base.rate)
                                            : std::string(k_missing),
-            p_cell(row.fisher_p)};
+                                       p_cell(row.fisher_p)};
         if (c.pairing.paired) {
-            cells.push_back(row.pairs ? fmt::format("{} / {}", row.pairs->second_only,
-                                                    row.pairs->first_only)
-                                      : std::string(k_missing));
+            cells.push_back(
+                row.pairs ? fmt::format("{} / {}", row.pairs->second_only, row.pairs->first_only)
+                          : std::string(k_missing));
             cells.push_back(p_cell(row.mcnemar_p));
         }
         levels.add_row(std::move(cells));
@@ -665,13 +662,13 @@ std::string statistics_section(const Comparison& c)
     combined.add_column("Detail");
     if (c.level_tests.cmh) {
         const auto& cmh = *c.level_tests.cmh;
-        combined.add_row(
-            {"Cochran-Mantel-Haenszel (levels as strata)",
-             fmt::format("χ² = {}", format_fixed(cmh.statistic, 2)), format_p(cmh.p_value),
-             fmt::format("{} of {} levels informative; common odds ratio {}",
-                         cmh.informative_strata, c.levels.size(),
-                         or_missing(cmh.common_odds_ratio,
-                                    [](double v) { return format_fixed(v, 2); }))});
+        combined.add_row({"Cochran-Mantel-Haenszel (levels as strata)",
+                          fmt::format("χ² = {}", format_fixed(cmh.statistic, 2)),
+                          format_p(cmh.p_value),
+                          fmt::format("{} of {} levels informative; common odds ratio {}",
+                                      cmh.informative_strata, c.levels.size(),
+                                      or_missing(cmh.common_odds_ratio,
+                                                 [](double v) { return format_fixed(v, 2); }))});
     }
     if (c.pairing.paired && c.level_tests.pairs) {
         const auto& pairs = *c.level_tests.pairs;
@@ -696,10 +693,9 @@ std::string statistics_section(const Comparison& c)
         smoke.add_column("p", Align::right);
         if (c.smoke_tests.newcombe) {
             const auto& nd = *c.smoke_tests.newcombe;
-            smoke.add_row({"Newcombe hybrid score interval (difference of rates)",
-                           format_pp(nd.difference),
-                           fmt::format("[{}, {}]", format_pp(nd.ci.low), format_pp(nd.ci.high)),
-                           k_missing});
+            smoke.add_row(
+                {"Newcombe hybrid score interval (difference of rates)", format_pp(nd.difference),
+                 fmt::format("[{}, {}]", format_pp(nd.ci.low), format_pp(nd.ci.high)), k_missing});
         }
         smoke.add_row(
             {"Fisher's exact test", k_missing, k_missing, p_cell(c.smoke_tests.fisher_p)});
@@ -715,9 +711,8 @@ std::string statistics_section(const Comparison& c)
         speed.add_column(fmt::format("{}% CI", level), Align::right);
         speed.add_column("p", Align::right);
         speed.add_column("Detail");
-        speed.add_row({"Welch's t-test on the attempts' tokens/s",
-                       format_signed(w.mean_difference), format_interval(w.ci),
-                       format_p(w.p_value),
+        speed.add_row({"Welch's t-test on the attempts' tokens/s", format_signed(w.mean_difference),
+                       format_interval(w.ci), format_p(w.p_value),
                        fmt::format("{} and {} attempts", c.summary_base.tps_attempts,
                                    c.summary_cand.tps_attempts)});
         out += speed.render();
@@ -738,11 +733,10 @@ std::string statistics_section(const Comparison& c)
             row.detectable_rate ? fmt::format("{} → {}", format_percent(row.rate_base, 0),
                                               format_percent(*row.detectable_rate, 0))
                                 : std::string(k_missing);
-        planning.add_row(
-            {row.question,
-             row.per_side ? count_cell(row.per_side->per_side) : or_dash(row.note),
-             or_missing(row.n_now, [](double n) { return format_fixed(n, 0); }),
-             pct(row.power_now, 0), detectable});
+        planning.add_row({row.question,
+                          row.per_side ? count_cell(row.per_side->per_side) : or_dash(row.note),
+                          or_missing(row.n_now, [](double n) { return format_fixed(n, 0); }),
+                          pct(row.power_now, 0), detectable});
     }
     out += planning.render();
     out += html_paragraph(fmt::format("Two-sided test of two proportions at alpha {}, {:.0f}% "
@@ -770,8 +764,8 @@ std::string methodology_section(const Comparison& c)
     if (!c.methods.empty()) {
         out += "<ul class=\"methods\">\n";
         for (const auto& method : c.methods) {
-            out += "<li><strong>" + escape_xml(method.name) + "</strong>: " +
-                   escape_xml(method.description) + "</li>\n";
+            out += "<li><strong>" + escape_xml(method.name) +
+                   "</strong>: " + escape_xml(method.description) + "</li>\n";
         }
         out += "</ul>\n";
     }
@@ -795,18 +789,22 @@ std::string files_section(const Comparison& c)
 std::string contents(bool smoke)
 {
     std::vector<std::pair<const char*, const char*>> entries{
-        {"verdict", "Verdict"},         {"caveats", "Caveats"},
-        {"setup", "Setup"},             {"models", "Models tested"},
-        {"summary", "Summary"},         {"distribution", "Score distribution"},
-        {"levels", "Level pass rates"}, {"drafts", "Speculative decoding"},
+        {"verdict", "Verdict"},
+        {"caveats", "Caveats"},
+        {"setup", "Setup"},
+        {"models", "Models tested"},
+        {"summary", "Summary"},
+        {"distribution", "Score distribution"},
+        {"levels", "Level pass rates"},
+        {"drafts", "Speculative decoding"},
         {"wall", "Wall clock"},
     };
     if (smoke) {
         entries.emplace_back("smoke", "Smoke runs");
     }
-    entries.insert(entries.end(), {{"statistics", "Statistics"},
-                                   {"methodology", "Methodology"},
-                                   {"files", "Files"}});
+    entries.insert(
+        entries.end(),
+        {{"statistics", "Statistics"}, {"methodology", "Methodology"}, {"files", "Files"}});
     std::string out = "<nav class=\"toc\"><ul>\n";
     for (const auto& [id, text] : entries) {
         out += fmt::format("<li><a href=\"#{}\">{}</a></li>\n", id, text);
@@ -827,8 +825,8 @@ std::string render_html(const Comparison& c)
             escape_xml(c.model_cand.run_id) + "</code> (candidate: " + escape_xml(c.label_cand) +
             ")";
     if (smoke) {
-        body += ", with smoke runs <code>" + escape_xml(c.smoke_base->run_id) + "</code> and <code>" +
-                escape_xml(c.smoke_cand->run_id) + "</code>";
+        body += ", with smoke runs <code>" + escape_xml(c.smoke_base->run_id) +
+                "</code> and <code>" + escape_xml(c.smoke_cand->run_id) + "</code>";
     }
     body += ". Every number below is computed by gpumod from the recorded attempts, and each "
             "statistic names its method (<a href=\"#methodology\">Methodology</a>). Differences "

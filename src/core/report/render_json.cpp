@@ -92,9 +92,9 @@ json scores(const IterationScores& s)
     for (const auto& [score, n] : s.counts) {
         counts[std::to_string(score)] = n;
     }
-    return {{"label", s.label},         {"iterations", s.iterations},
-            {"points", points},         {"possible", s.possible},
-            {"counts", counts},         {"generation_s", s.per_iteration_s}};
+    return {{"label", s.label}, {"iterations", s.iterations},
+            {"points", points}, {"possible", s.possible},
+            {"counts", counts}, {"generation_s", s.per_iteration_s}};
 }
 
 json pass_rate(const PassRate& p)
@@ -120,33 +120,28 @@ json levels(const std::vector<LevelRow>& rows)
 {
     json out = json::array();
     for (const auto& row : rows) {
-        out.push_back({{"level", row.level},
-                       {"title", row.title},
-                       {"points", row.points},
-                       {"base", pass_rate(row.base)},
-                       {"cand", pass_rate(row.cand)},
-                       {"difference", row.base.rate && row.cand.rate
-                                          ? json(*row.cand.rate - *row.base.rate)
-                                          : json(nullptr)},
-                       {"fisher_p", opt(row.fisher_p)},
-                       {"pairs", paired_counts(row.pairs)},
-                       {"mcnemar_p", opt(row.mcnemar_p)}});
+        out.push_back(
+            {{"level", row.level},
+             {"title", row.title},
+             {"points", row.points},
+             {"base", pass_rate(row.base)},
+             {"cand", pass_rate(row.cand)},
+             {"difference", row.base.rate && row.cand.rate ? json(*row.cand.rate - *row.base.rate)
+                                                           : json(nullptr)},
+             {"fisher_p", opt(row.fisher_p)},
+             {"pairs", paired_counts(row.pairs)},
+             {"mcnemar_p", opt(row.mcnemar_p)}});
     }
     return out;
 }
 
 json draft(const DraftRow& d)
 {
-    return {{"label", d.label},
-            {"spec_type", d.spec_type},
-            {"n_max", opt(d.n_max)},
-            {"draft_model", d.draft_model},
-            {"requests", d.requests},
-            {"requests_with_drafts", d.requests_with_drafts},
-            {"drafted", opt(d.drafted)},
-            {"accepted", opt(d.accepted)},
-            {"pooled", opt(d.pooled)},
-            {"mean_per_request", opt(d.mean_per_request)}};
+    return {{"label", d.label},          {"spec_type", d.spec_type},
+            {"n_max", opt(d.n_max)},     {"draft_model", d.draft_model},
+            {"requests", d.requests},    {"requests_with_drafts", d.requests_with_drafts},
+            {"drafted", opt(d.drafted)}, {"accepted", opt(d.accepted)},
+            {"pooled", opt(d.pooled)},   {"mean_per_request", opt(d.mean_per_request)}};
 }
 
 json wall(const WallRow& w)
@@ -274,17 +269,16 @@ json planning(const std::vector<PlanningRow>& rows)
 {
     json out = json::array();
     for (const auto& row : rows) {
-        out.push_back(
-            {{"key", row.key},
-             {"question", row.question},
-             {"rate_base", row.rate_base},
-             {"rate_cand", row.rate_cand},
-             {"per_side", row.per_side ? json(row.per_side->per_side) : json(nullptr)},
-             {"per_side_exact", row.per_side ? json(row.per_side->exact) : json(nullptr)},
-             {"n_now", opt(row.n_now)},
-             {"power_now", opt(row.power_now)},
-             {"detectable_rate", opt(row.detectable_rate)},
-             {"note", row.note}});
+        out.push_back({{"key", row.key},
+                       {"question", row.question},
+                       {"rate_base", row.rate_base},
+                       {"rate_cand", row.rate_cand},
+                       {"per_side", row.per_side ? json(row.per_side->per_side) : json(nullptr)},
+                       {"per_side_exact", row.per_side ? json(row.per_side->exact) : json(nullptr)},
+                       {"n_now", opt(row.n_now)},
+                       {"power_now", opt(row.power_now)},
+                       {"detectable_rate", opt(row.detectable_rate)},
+                       {"note", row.note}});
     }
     return out;
 }

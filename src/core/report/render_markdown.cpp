@@ -162,13 +162,11 @@ void models_section(std::string& out, const Comparison& c)
             !m->quantization.empty()) {
             quant += " (" + m->file_name_quant + ")";
         }
-        table.add_row({m->label, code(m->run_id), code(m->file_name),
-                       or_missing(m->size_bytes, format_size),
-                       or_missing(m->parameters, format_parameters), quant,
-                       fixed(m->bits_per_weight, 2),
-                       or_missing(m->context, format_count), or_dash(m->server_build),
-                       m->sha256.empty() ? std::string(k_missing)
-                                         : code(m->sha256.substr(0, 16))});
+        table.add_row(
+            {m->label, code(m->run_id), code(m->file_name), or_missing(m->size_bytes, format_size),
+             or_missing(m->parameters, format_parameters), quant, fixed(m->bits_per_weight, 2),
+             or_missing(m->context, format_count), or_dash(m->server_build),
+             m->sha256.empty() ? std::string(k_missing) : code(m->sha256.substr(0, 16))});
     }
     out += table.render();
     out += "\nBits per weight = model file size × 8 / parameter count (from the GGUF header), so "
@@ -190,25 +188,23 @@ void summary_section(std::string& out, const Comparison& c)
     table.add_column("Draft acceptance (mean per request)", MarkdownTable::Align::right);
     table.add_column("Wall", MarkdownTable::Align::right);
     for (const RunSummaryRow* r : {&c.summary_base, &c.summary_cand}) {
-        table.add_row({r->label, std::to_string(r->iterations), fixed(r->mean), fixed(r->sd),
-                       or_missing(r->ci, [](const stats::Interval& i) {
-                           return format_interval(i);
-                       }),
-                       fixed(r->mean_tps), pct(r->acceptance_pooled),
-                       pct(r->acceptance_mean_per_request), or_missing(r->wall_s, format_elapsed)});
+        table.add_row(
+            {r->label, std::to_string(r->iterations), fixed(r->mean), fixed(r->sd),
+             or_missing(r->ci, [](const stats::Interval& i) { return format_interval(i); }),
+             fixed(r->mean_tps), pct(r->acceptance_pooled), pct(r->acceptance_mean_per_request),
+             or_missing(r->wall_s, format_elapsed)});
     }
     const auto& d = c.delta;
     const auto signed1 = [](double v) { return format_signed(v); };
-    table.add_row({"Δ (candidate − base)", "", or_missing(d.mean, signed1),
-                   or_missing(d.sd, signed1),
-                   d.ci_overlap ? (*d.ci_overlap ? "overlap" : "disjoint") : k_missing,
-                   or_missing(d.tps_percent, [](double v) { return format_signed(v, 2) + "%"; }),
-                   or_missing(d.acceptance_pooled_pp, [](double v) { return format_pp(v); }),
-                   or_missing(d.acceptance_mean_per_request_pp,
-                              [](double v) { return format_pp(v); }),
-                   or_missing(d.wall_s, [](double v) {
-                       return (v > 0 ? "+" : v < 0 ? "-" : "") + format_elapsed(std::abs(v));
-                   })});
+    table.add_row(
+        {"Δ (candidate − base)", "", or_missing(d.mean, signed1), or_missing(d.sd, signed1),
+         d.ci_overlap ? (*d.ci_overlap ? "overlap" : "disjoint") : k_missing,
+         or_missing(d.tps_percent, [](double v) { return format_signed(v, 2) + "%"; }),
+         or_missing(d.acceptance_pooled_pp, [](double v) { return format_pp(v); }),
+         or_missing(d.acceptance_mean_per_request_pp, [](double v) { return format_pp(v); }),
+         or_missing(d.wall_s, [](double v) {
+             return (v > 0 ? "+" : v < 0 ? "-" : "") + format_elapsed(std::abs(v));
+         })});
     out += table.render();
     const int possible = std::max(c.summary_base.possible, c.summary_cand.possible);
     out += fmt::format(
@@ -255,10 +251,10 @@ void distribution_section(std::string& out, const Comparison& c)
     table.add_column("Counts");
     table.add_column("Min", MarkdownTable::Align::right);
     table.add_column("Max", MarkdownTable::Align::right);
-    for (const auto& [s, r] : {std::pair{&c.scores_base, &c.summary_base},
-                               std::pair{&c.scores_cand, &c.summary_cand}}) {
-        table.add_row({s->label, scores_list(*s), counts_text(*s), fixed(r->min, 0),
-                       fixed(r->max, 0)});
+    for (const auto& [s, r] :
+         {std::pair{&c.scores_base, &c.summary_base}, std::pair{&c.scores_cand, &c.summary_cand}}) {
+        table.add_row(
+            {s->label, scores_list(*s), counts_text(*s), fixed(r->min, 0), fixed(r->max, 0)});
     }
     out += table.render();
 }
@@ -266,9 +262,14 @@ void distribution_section(std::string& out, const Comparison& c)
 void levels_section(std::string& out, const Comparison& c)
 {
     heading(out, 3, "Level pass rates");
+    // Titles come from the suite when it is still on disk; without any, the column goes.
+    const bool titles = std::any_of(c.levels.begin(), c.levels.end(),
+                                    [](const LevelRow& l) { return !l.title.empty(); });
     MarkdownTable table;
     table.add_column("Level");
-    table.add_column("Task");
+    if (titles) {
+        table.add_column("Task");
+    }
     table.add_column("Points", MarkdownTable::Align::right);
     table.add_column(c.label_base, MarkdownTable::Align::right);
     table.add_column("Wilson 95% (base)", MarkdownTable::Align::right);
@@ -276,9 +277,16 @@ void levels_section(std::string& out, const Comparison& c)
     table.add_column("Wilson 95% (candidate)", MarkdownTable::Align::right);
     table.add_column("Fisher p", MarkdownTable::Align::right);
     for (const auto& level : c.levels) {
-        table.add_row({level.level, or_dash(level.title), std::to_string(level.points),
-                       pass_text(level.base), wilson_text(level.base), pass_text(level.cand),
-                       wilson_text(level.cand), p_cell(level.fisher_p)});
+        std::vector<std::string> cells{level.level};
+        if (titles) {
+            cells.push_back(or_dash(level.title));
+        }
+        for (const auto& cell :
+             {std::to_string(level.points), pass_text(level.base), wilson_text(level.base),
+              pass_text(level.cand), wilson_text(level.cand), p_cell(level.fisher_p)}) {
+            cells.push_back(cell);
+        }
+        table.add_row(std::move(cells));
     }
     out += table.render();
 }
@@ -325,12 +333,11 @@ void wall_section(std::string& out, const Comparison& c)
     table.add_column("Generation per iteration", MarkdownTable::Align::right);
     table.add_column("Validation (pytest)", MarkdownTable::Align::right);
     for (const WallRow* w : {&c.wall_base, &c.wall_cand}) {
-        table.add_row({w->label, std::to_string(w->iterations),
-                       or_missing(w->wall_s, format_elapsed),
-                       or_missing(w->per_iteration_s, format_elapsed),
-                       format_elapsed(w->generation_s),
-                       or_missing(w->mean_iteration_generation_s, format_elapsed),
-                       format_elapsed(w->validation_s)});
+        table.add_row(
+            {w->label, std::to_string(w->iterations), or_missing(w->wall_s, format_elapsed),
+             or_missing(w->per_iteration_s, format_elapsed), format_elapsed(w->generation_s),
+             or_missing(w->mean_iteration_generation_s, format_elapsed),
+             format_elapsed(w->validation_s)});
     }
     out += table.render();
     out += "\nWall is the time from the run's creation to its last recorded attempt; a resumed "
@@ -390,8 +397,8 @@ void smoke_section(std::string& out, const Comparison& c)
 
 std::string interval_cell(const std::optional<stats::Interval>& interval, int decimals = 1)
 {
-    return or_missing(interval,
-                      [decimals](const stats::Interval& i) { return format_interval(i, decimals); });
+    return or_missing(
+        interval, [decimals](const stats::Interval& i) { return format_interval(i, decimals); });
 }
 
 void statistics_section(std::string& out, const Comparison& c)
@@ -412,7 +419,8 @@ void statistics_section(std::string& out, const Comparison& c)
             reasons += (reasons.empty() ? "" : "; ") + r;
         }
         paragraph(out, "**Independent samples:** paired tests (McNemar, paired t) are not used "
-                       "because " + reasons + ".");
+                       "because " +
+                           reasons + ".");
     }
 
     heading(out, 3, "Scores per iteration");
@@ -430,21 +438,21 @@ void statistics_section(std::string& out, const Comparison& c)
                                     format_fixed(t.welch->df, 1))});
     }
     if (t.permutation) {
-        scores.add_row({"Permutation test (difference of means)",
-                        format_signed(t.permutation->observed_difference), k_missing,
-                        format_p(t.permutation->p_value),
-                        t.permutation->exact
-                            ? fmt::format("exact, {} relabellings",
-                                          format_count(static_cast<std::int64_t>(
-                                              t.permutation->permutations)))
-                            : fmt::format("{} random relabellings, seed {}",
-                                          format_count(static_cast<std::int64_t>(
-                                              t.permutation->permutations)),
-                                          t.permutation->seed)});
+        scores.add_row(
+            {"Permutation test (difference of means)",
+             format_signed(t.permutation->observed_difference), k_missing,
+             format_p(t.permutation->p_value),
+             t.permutation->exact
+                 ? fmt::format("exact, {} relabellings",
+                               format_count(static_cast<std::int64_t>(t.permutation->permutations)))
+                 : fmt::format("{} random relabellings, seed {}",
+                               format_count(static_cast<std::int64_t>(t.permutation->permutations)),
+                               t.permutation->seed)});
     }
     if (t.mann_whitney) {
-        scores.add_row({"Mann-Whitney U test", fmt::format("U = {}", format_fixed(t.mann_whitney->u, 1)),
-                        k_missing, format_p(t.mann_whitney->p_value),
+        scores.add_row({"Mann-Whitney U test",
+                        fmt::format("U = {}", format_fixed(t.mann_whitney->u, 1)), k_missing,
+                        format_p(t.mann_whitney->p_value),
                         t.mann_whitney->method == stats::MannWhitneyMethod::exact
                             ? "exact"
                             : "normal approximation with tie correction"});
@@ -489,15 +497,15 @@ void statistics_section(std::string& out, const Comparison& c)
         levels.add_column("McNemar p", MarkdownTable::Align::right);
     }
     for (const auto& row : c.levels) {
-        std::vector<std::string> cells{
-            row.level, pass_text(row.base), pass_text(row.cand),
-            row.base.rate && row.cand.rate ? format_pp(*row.cand.rate - *row.base.rate)
+        std::vector<std::string> cells{row.level, pass_text(row.base), pass_text(row.cand),
+                                       row.base.rate && row.cand.rate
+                                           ? format_pp(*row.cand.rate - *row.base.rate)
                                            : std::string(k_missing),
-            p_cell(row.fisher_p)};
+                                       p_cell(row.fisher_p)};
         if (c.pairing.paired) {
-            cells.push_back(row.pairs ? fmt::format("{} / {}", row.pairs->second_only,
-                                                    row.pairs->first_only)
-                                      : std::string(k_missing));
+            cells.push_back(
+                row.pairs ? fmt::format("{} / {}", row.pairs->second_only, row.pairs->first_only)
+                          : std::string(k_missing));
             cells.push_back(p_cell(row.mcnemar_p));
         }
         levels.add_row(std::move(cells));
@@ -511,13 +519,13 @@ void statistics_section(std::string& out, const Comparison& c)
     combined.add_column("Detail");
     if (c.level_tests.cmh) {
         const auto& cmh = *c.level_tests.cmh;
-        combined.add_row(
-            {"Cochran-Mantel-Haenszel (levels as strata)",
-             fmt::format("χ² = {}", format_fixed(cmh.statistic, 2)), format_p(cmh.p_value),
-             fmt::format("{} of {} levels informative; common odds ratio {}",
-                         cmh.informative_strata, c.levels.size(),
-                         or_missing(cmh.common_odds_ratio,
-                                    [](double v) { return format_fixed(v, 2); }))});
+        combined.add_row({"Cochran-Mantel-Haenszel (levels as strata)",
+                          fmt::format("χ² = {}", format_fixed(cmh.statistic, 2)),
+                          format_p(cmh.p_value),
+                          fmt::format("{} of {} levels informative; common odds ratio {}",
+                                      cmh.informative_strata, c.levels.size(),
+                                      or_missing(cmh.common_odds_ratio,
+                                                 [](double v) { return format_fixed(v, 2); }))});
     }
     if (c.pairing.paired && c.level_tests.pairs) {
         const auto& pairs = *c.level_tests.pairs;
@@ -542,13 +550,12 @@ void statistics_section(std::string& out, const Comparison& c)
         smoke.add_column("p", MarkdownTable::Align::right);
         if (c.smoke_tests.newcombe) {
             const auto& nd = *c.smoke_tests.newcombe;
-            smoke.add_row({"Newcombe hybrid score interval (difference of rates)",
-                           format_pp(nd.difference),
-                           fmt::format("[{}, {}]", format_pp(nd.ci.low), format_pp(nd.ci.high)),
-                           k_missing});
+            smoke.add_row(
+                {"Newcombe hybrid score interval (difference of rates)", format_pp(nd.difference),
+                 fmt::format("[{}, {}]", format_pp(nd.ci.low), format_pp(nd.ci.high)), k_missing});
         }
-        smoke.add_row({"Fisher's exact test", k_missing, k_missing,
-                       p_cell(c.smoke_tests.fisher_p)});
+        smoke.add_row(
+            {"Fisher's exact test", k_missing, k_missing, p_cell(c.smoke_tests.fisher_p)});
         out += smoke.render();
     }
 
@@ -583,12 +590,12 @@ void statistics_section(std::string& out, const Comparison& c)
             row.detectable_rate ? fmt::format("{} → {}", format_percent(row.rate_base, 0),
                                               format_percent(*row.detectable_rate, 0))
                                 : std::string(k_missing);
-        planning.add_row(
-            {row.question,
-             row.per_side ? format_count(static_cast<std::int64_t>(row.per_side->per_side))
-                          : or_dash(row.note),
-             or_missing(row.n_now, [](double n) { return format_fixed(n, 0); }),
-             pct(row.power_now, 0), detectable});
+        planning.add_row({row.question,
+                          row.per_side
+                              ? format_count(static_cast<std::int64_t>(row.per_side->per_side))
+                              : or_dash(row.note),
+                          or_missing(row.n_now, [](double n) { return format_fixed(n, 0); }),
+                          pct(row.power_now, 0), detectable});
     }
     out += planning.render();
     out += fmt::format("\nTwo-sided test of two proportions at alpha {}, {:.0f}% power; \"power "
@@ -683,8 +690,9 @@ std::string MarkdownTable::render() const
     line(rows.front());
     out += "|";
     for (std::size_t i = 0; i < columns; ++i) {
-        out += " " + (m_aligns[i] == Align::right ? std::string(widths[i] - 1, '-') + ":"
-                                                  : std::string(widths[i], '-')) +
+        out += " " +
+               (m_aligns[i] == Align::right ? std::string(widths[i] - 1, '-') + ":"
+                                            : std::string(widths[i], '-')) +
                " |";
     }
     out += "\n";

@@ -74,9 +74,8 @@ std::string format_count(std::int64_t value)
                                               : static_cast<std::uint64_t>(value);
     const std::string digits = std::to_string(magnitude);
     std::string out;
-    const std::size_t lead = digits.size() % 3;
     for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i != 0 && (i - lead) % 3 == 0) {
+        if (i != 0 && (digits.size() - i) % 3 == 0) {
             out.push_back(',');
         }
         out.push_back(digits[i]);

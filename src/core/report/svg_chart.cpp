@@ -24,6 +24,9 @@ constexpr double k_legend_line = 18.0;
 constexpr double k_margin_right = 16.0;
 constexpr double k_axis_band = 44.0; // tick labels plus the axis label under the plot
 constexpr double k_min_bar = 1.5;    // drawn height of a bar at the baseline
+// Beyond this the axis arithmetic (high - low, rounding to steps) would overflow; such values
+// are drawn at the edge of the plot and their tooltips still tell the number.
+constexpr double k_axis_limit = 1e300;
 
 // Okabe & Ito (2008), "Color Universal Design": blue and orange first, the pair that stays
 // apart under protanopia, deuteranopia and tritanopia.
@@ -121,7 +124,11 @@ struct Scale
     /// Position of `value` between `from` (at low) and `to` (at high), clamped to the axis.
     [[nodiscard]] double map(double value, double from, double to) const
     {
-        const double t = std::clamp((value - low) / (high - low), 0.0, 1.0);
+        double t = (value - low) / (high - low);
+        if (std::isnan(t)) {
+            t = 0.5; // an overflowed sum (a mean of +-1e308 values): anything but "nan"
+        }
+        t = std::clamp(t, 0.0, 1.0);
         return from + t * (to - from);
     }
 };
@@ -154,10 +161,11 @@ Scale make_scale(double data_low, double data_high, std::optional<double> fixed_
         data_low = 0.0;
         data_high = 1.0;
     }
+    const auto limited = [](double v) { return std::clamp(v, -k_axis_limit, k_axis_limit); };
     const bool fix_low = usable(fixed_low);
     const bool fix_high = usable(fixed_high);
-    double low = fix_low ? *fixed_low : data_low;
-    double high = fix_high ? *fixed_high : data_high;
+    double low = limited(fix_low ? *fixed_low : data_low);
+    double high = limited(fix_high ? *fixed_high : data_high);
     if (!(high > low)) {
         const double pad = low == 0.0 ? 1.0 : std::abs(low) * 0.1;
         if (fix_low == fix_high && low == 0.0) {
@@ -224,7 +232,8 @@ std::string open_svg(std::string_view title, double height)
 {
     std::string out = fmt::format(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {:.0f} {:.0f}\" width=\"100%\" "
-        "role=\"img\" class=\"chart\" font-family=\"system-ui, sans-serif\" font-size=\"{:.0f}\">\n",
+        "role=\"img\" class=\"chart\" font-family=\"system-ui, sans-serif\" "
+        "font-size=\"{:.0f}\">\n",
         k_chart_width, std::ceil(height), k_font_size);
     out += "<title>" + escape_xml(title) + "</title>\n";
     out += text_element(8.0, 20.0, title,
@@ -245,7 +254,8 @@ std::pair<std::string, double> legend(const std::vector<std::string>& names, dou
     std::string out = "<g class=\"legend\">\n";
     double x = left;
     double y = top + 12.0;
-    const double max_label = 240.0;
+    // An entry may use a whole line: a long model name wraps to its own line before it is cut.
+    const double max_label = k_chart_width - k_margin_right - left - 32.0;
     for (std::size_t i = 0; i < names.size(); ++i) {
         const double width = 14.0 + std::min(text_width(names[i]), max_label) + 18.0;
         if (x > left && x + width > k_chart_width - k_margin_right) {
@@ -281,8 +291,9 @@ std::string value_axis_y(const Scale& scale, double left, double top, double wid
                             format_chart_number(tick, scale.tick_decimals) + tick_unit,
                             "text-anchor=\"end\" fill=\"currentColor\"");
     }
-    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"currentColor\"/>\n",
-                       coord(left), coord(top), coord(top + height));
+    out +=
+        fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"currentColor\"/>\n",
+                    coord(left), coord(top), coord(top + height));
     if (!label.empty()) {
         const double cx = 14.0;
         const double cy = top + height / 2.0;
@@ -316,8 +327,9 @@ std::string value_axis_x(const Scale& scale, double left, double top, double wid
                             format_chart_number(tick, scale.tick_decimals) + tick_unit,
                             "text-anchor=\"middle\" fill=\"currentColor\"");
     }
-    out += fmt::format("<line x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"currentColor\"/>\n",
-                       coord(left), coord(left + width), coord(bottom));
+    out +=
+        fmt::format("<line x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"currentColor\"/>\n",
+                    coord(left), coord(left + width), coord(bottom));
     if (!label.empty()) {
         out += text_element(left + width / 2.0, bottom + 36.0, label,
                             "text-anchor=\"middle\" fill=\"currentColor\"", width);
@@ -341,27 +353,27 @@ std::string empty_chart(std::string_view title)
 /// Vertical whisker with caps from `low` to `high` (already in pixels) at x.
 std::string vertical_interval(double x, double y_low, double y_high, double cap)
 {
-    return fmt::format(
-        "<line class=\"interval\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" "
-        "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n"
-        "<line class=\"interval-cap\" x1=\"{3}\" y1=\"{1}\" x2=\"{4}\" y2=\"{1}\" "
-        "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n"
-        "<line class=\"interval-cap\" x1=\"{3}\" y1=\"{2}\" x2=\"{4}\" y2=\"{2}\" "
-        "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n",
-        coord(x), coord(y_high), coord(y_low), coord(x - cap / 2.0), coord(x + cap / 2.0));
+    return fmt::format("<line class=\"interval\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" "
+                       "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n"
+                       "<line class=\"interval-cap\" x1=\"{3}\" y1=\"{1}\" x2=\"{4}\" y2=\"{1}\" "
+                       "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n"
+                       "<line class=\"interval-cap\" x1=\"{3}\" y1=\"{2}\" x2=\"{4}\" y2=\"{2}\" "
+                       "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n",
+                       coord(x), coord(y_high), coord(y_low), coord(x - cap / 2.0),
+                       coord(x + cap / 2.0));
 }
 
 /// Horizontal whisker with caps from `x_low` to `x_high` (pixels) at y.
 std::string horizontal_interval(double y, double x_low, double x_high, double cap)
 {
-    return fmt::format(
-        "<line class=\"interval\" x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\" "
-        "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n"
-        "<line class=\"interval-cap\" x1=\"{1}\" y1=\"{3}\" x2=\"{1}\" y2=\"{4}\" "
-        "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n"
-        "<line class=\"interval-cap\" x1=\"{2}\" y1=\"{3}\" x2=\"{2}\" y2=\"{4}\" "
-        "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n",
-        coord(y), coord(x_low), coord(x_high), coord(y - cap / 2.0), coord(y + cap / 2.0));
+    return fmt::format("<line class=\"interval\" x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\" "
+                       "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n"
+                       "<line class=\"interval-cap\" x1=\"{1}\" y1=\"{3}\" x2=\"{1}\" y2=\"{4}\" "
+                       "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n"
+                       "<line class=\"interval-cap\" x1=\"{2}\" y1=\"{3}\" x2=\"{2}\" y2=\"{4}\" "
+                       "stroke=\"currentColor\" stroke-width=\"1.5\"/>\n",
+                       coord(y), coord(x_low), coord(x_high), coord(y - cap / 2.0),
+                       coord(y + cap / 2.0));
 }
 
 } // namespace
@@ -461,11 +473,11 @@ std::string render_grouped_bar_chart(const GroupedBarChart& chart)
                 value_y = base_y > top + k_min_bar ? base_y - k_min_bar : base_y + k_min_bar;
             }
             out += fmt::format("<g class=\"bar-group\"><title>{}</title>\n", escape_xml(tip));
-            out += fmt::format("<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
-                               "fill=\"{}\"/>\n",
-                               coord(slot_left + slot * 0.1), coord(std::min(value_y, base_y)),
-                               coord(slot * 0.8), coord(std::abs(base_y - value_y)),
-                               series_colour(s));
+            out +=
+                fmt::format("<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
+                            "fill=\"{}\"/>\n",
+                            coord(slot_left + slot * 0.1), coord(std::min(value_y, base_y)),
+                            coord(slot * 0.8), coord(std::abs(base_y - value_y)), series_colour(s));
             if (usable(bar.interval)) {
                 out += vertical_interval(centre, scale.map(bar.interval->low, bottom, top),
                                          scale.map(bar.interval->high, bottom, top), slot * 0.4);
@@ -477,9 +489,9 @@ std::string render_grouped_bar_chart(const GroupedBarChart& chart)
                             group_width - 4.0);
     }
     out += "</g>\n";
-    out += fmt::format(
-        "<line class=\"baseline\" x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"currentColor\"/>\n",
-        coord(left), coord(left + plot_width), coord(base_y));
+    out += fmt::format("<line class=\"baseline\" x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" "
+                       "stroke=\"currentColor\"/>\n",
+                       coord(left), coord(left + plot_width), coord(base_y));
     out += "</svg>\n";
     return out;
 }
@@ -571,9 +583,9 @@ std::string render_dot_plot(const DotPlot& chart)
                            "stroke=\"currentColor\" stroke-opacity=\"0.3\"/>\n",
                            coord(left), coord(left + plot_width), coord(lane_bottom));
         if (dots[s].empty()) {
-            out += text_element(left + plot_width / 2.0, lane_top + lane_height / 2.0 + 4.0,
-                                "no values",
-                                "text-anchor=\"middle\" fill=\"currentColor\" fill-opacity=\"0.7\"");
+            out += text_element(
+                left + plot_width / 2.0, lane_top + lane_height / 2.0 + 4.0, "no values",
+                "text-anchor=\"middle\" fill=\"currentColor\" fill-opacity=\"0.7\"");
             out += "</g>\n";
             continue;
         }
@@ -600,8 +612,8 @@ std::string render_dot_plot(const DotPlot& chart)
             "<line class=\"mean\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" "
             "stroke-width=\"2\" stroke-dasharray=\"4 3\"><title>{4}</title></line>\n",
             coord(mx), coord(lane_top + 2.0), coord(lane_bottom), series_colour(s),
-            escape_xml(fmt::format("{} mean: {} (n={})", series.name,
-                                   with_unit(mean, chart.format), dots[s].size())));
+            escape_xml(fmt::format("{} mean: {} (n={})", series.name, with_unit(mean, chart.format),
+                                   dots[s].size())));
         out += "</g>\n";
     }
     out += "</svg>\n";
@@ -628,7 +640,7 @@ std::string render_point_chart(const PointChart& chart)
     }
     const Scale scale = make_scale(extent.low, extent.high, chart.x_min, chart.x_max);
 
-    const double left = 160.0;
+    const double left = 176.0;
     const double right_text = 180.0;
     auto [legend_markup, legend_height] = legend(chart.series, left, k_title_band);
     const double top = k_title_band + legend_height + 8.0;
@@ -665,9 +677,10 @@ std::string render_point_chart(const PointChart& chart)
                                            scale.map(row.interval->high, left, left + plot_width),
                                            8.0);
             }
-            out += fmt::format("<circle class=\"point\" cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\"/>\n",
-                               coord(scale.map(*row.value, left, left + plot_width)), coord(y),
-                               series_colour(row.series));
+            out +=
+                fmt::format("<circle class=\"point\" cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\"/>\n",
+                            coord(scale.map(*row.value, left, left + plot_width)), coord(y),
+                            series_colour(row.series));
         }
         out += text_element(left + plot_width + 10.0, y + 4.0, summary,
                             "class=\"row-value\" fill=\"currentColor\"", right_text - 14.0);

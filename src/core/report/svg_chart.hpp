@@ -104,7 +104,7 @@ struct PointChart
     bool include_zero = false; ///< stretch the axis to 0 so the length of the scale is honest
 };
 
-/// Geometry shared by every chart, exposed so tests can check that marks stay inside the plot.
+/// Width of every chart's viewBox; the height follows from its content.
 inline constexpr double k_chart_width = 640.0;
 
 /// Colour (#rrggbb) of series `index`: the Okabe-Ito palette, distinguishable with the common
