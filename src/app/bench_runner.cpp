@@ -188,6 +188,15 @@ std::optional<http::ChatExchange> request_reply(Shared& shared, http::HttpClient
         }
         const std::string what = fmt::format("iteration {} level {}: {}", turn.iteration,
                                              turn.level, exchange.error().message);
+        if (watch.http_status && *watch.http_status >= 400 && *watch.http_status < 500 &&
+            *watch.http_status != 408 && *watch.http_status != 429) {
+            // The server refused this request as such (context too small, bad option): asking
+            // again would get the same answer.
+            shared.fail_run("the server refused the request, " + what +
+                            "; fix the server's settings (e.g. a larger context, -c) or the run's "
+                            "options, then resume");
+            return std::nullopt;
+        }
         if (watch.token_seen || watch.deadline_passed) {
             // Tokens arrived: a retry would not be the same attempt. Never scored.
             shared.fail_run("server failed mid-reply, " + what);

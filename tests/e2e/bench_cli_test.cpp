@@ -1,6 +1,7 @@
 // `gpumod bench run|smoke|list|show` end to end: the built binary against a real llama-server
 // serving tiny generated models whose replies are scripted (a grammar, or a chain model).
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 
 #include "adapters/posix/process.hpp"
 #include "support/llama_fixture.hpp"
+#include "support/service_cli_fixture.hpp"
 #include "support/run_gpumod.hpp"
 #include "support/temp_dir.hpp"
 
@@ -335,6 +337,73 @@ TEST_F(BenchE2e, ServerThatIsDownAbortsWithoutScoringAnything)
     ASSERT_EQ(list.size(), 1U);
     EXPECT_EQ(list.at(0).at("status"), "aborted");
     EXPECT_EQ(list.at(0).at("attempts_recorded"), 0);
+}
+
+/// `--service`: the run finds the service's address and command line through gpumod, and
+/// `--isolate` stops the other services for the run and brings them back afterwards.
+class BenchServiceCli : public ServiceCliFixture
+{
+};
+
+TEST_F(BenchServiceCli, ServiceRunIsolatesRecordsTheCommandLineAndRestores)
+{
+    // Level prompts need more than the fixture's 512-token context (and 1024-token model).
+    auto model = make_model(m_dir.path(), "bench.gguf", {});
+    ASSERT_TRUE(model) << model.error().message;
+    const auto roomy = [&](const std::string& id) {
+        raw_preset(id, fmt::format("id: {}\ndriver: llamacpp\nport: {}\nmodel_path: {}\n"
+                                   "llamacpp:\n  ctx: 4096\n  parallel: 1\n  threads: 1\n"
+                                   "startup_timeout_s: 60\n",
+                                   id, free_port(), model->string()));
+    };
+    roomy("chat");
+    roomy("coder");
+    mode("both", {"chat", "coder"});
+    mode("empty", {});
+    ASSERT_EQ(run({"mode", "switch", "both"}).exit_code, 0);
+    collect_pids();
+
+    const auto out = (m_dir.path() / "results").string();
+    auto bench = run({"bench", "smoke", "--service", "coder", "--level", "1", "--attempts", "2",
+                      "--isolate", "--out", out, "--quiet", "--json"});
+    ASSERT_EQ(bench.exit_code, 0) << bench.err;
+    const auto result = json::parse(bench.out);
+    EXPECT_EQ(result.at("config").at("service"), "coder");
+    EXPECT_TRUE(result.at("config").at("isolate").get<bool>());
+    EXPECT_THAT(result.at("config").at("base_url").get<std::string>(), HasSubstr("127.0.0.1:"));
+    const auto argv = result.at("server").at("argv").dump();
+    EXPECT_THAT(argv, HasSubstr(model->string()));
+    EXPECT_EQ(result.at("model").at("file_name"), "bench.gguf");
+    EXPECT_EQ(result.at("model").at("sha256").get<std::string>().size(), 64U);
+    EXPECT_EQ(result.at("attempts").size(), 2U);
+    EXPECT_THAT(bench.err, HasSubstr("chat")) << "the isolation report names what it stopped";
+
+    // Both services run again after the benchmark.
+    collect_pids();
+    const auto listed = json::parse(run({"service", "list", "--json"}).out);
+    std::set<std::string> ready;
+    for (const auto& service : listed.at("services")) {
+        if (service.value("state", "") == "ready") {
+            ready.insert(service.at("id").get<std::string>());
+        }
+    }
+    EXPECT_EQ(ready, (std::set<std::string>{"chat", "coder"})) << listed.dump(2);
+
+    // A context too small for the prompt: the server's 400 is not retried.
+    preset("small", free_port(), m_model.string());
+    ASSERT_EQ(run({"service", "start", "small"}).exit_code, 0);
+    collect_pids();
+    auto refused = run({"bench", "smoke", "--service", "small", "--level", "1", "--attempts", "1",
+                        "--out", out, "--quiet"});
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_THAT(refused.err, HasSubstr("refused the request"));
+    EXPECT_THAT(refused.err, HasSubstr("context"));
+    EXPECT_THAT(refused.err, ::testing::Not(HasSubstr("retry")));
+    (void)run({"service", "stop", "small"});
+
+    auto missing = run({"bench", "run", "--service", "nope"});
+    EXPECT_EQ(missing.exit_code, 3);
+    EXPECT_THAT(missing.err, HasSubstr("gpumod service start nope"));
 }
 
 } // namespace

@@ -112,6 +112,7 @@ Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest requ
         return tl::unexpected(response.error());
     }
     if (response->status < 200 || response->status >= 300) {
+        watch.http_status = response->status;
         return tl::unexpected(
             openai::decode_error_response(response->status, error_body).with_context(where));
     }

@@ -39,6 +39,7 @@ struct StreamWatch
     bool token_seen = false;                   ///< out: a content or reasoning token arrived
     bool cancelled = false;                    ///< out: the transfer stopped because of `cancel`
     bool deadline_passed = false;              ///< out: it stopped because of `deadline`
+    std::optional<int> http_status;            ///< out: the status of an HTTP error answer
 };
 
 /// POST /v1/chat/completions with `stream: true`, folding chunks as they arrive. Fails when
