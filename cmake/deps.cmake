@@ -13,6 +13,7 @@ find_package(SQLite3 REQUIRED)                      # libsqlite3-dev
 find_package(SQLiteCpp CONFIG REQUIRED)             # libsqlitecpp-dev
 find_package(tl-expected CONFIG REQUIRED)           # libexpected-dev
 find_package(pugixml CONFIG REQUIRED)               # libpugixml-dev
+find_package(simdjson 3 CONFIG REQUIRED)            # libsimdjson-dev (streamed chunks: chat_chunk_decoder)
 find_package(OpenSSL REQUIRED)                      # libssl-dev (libcrypto: SHA-256)
 find_package(Boost 1.74 REQUIRED)                   # libboost-dev (header-only Boost.Math, stats)
 find_package(PkgConfig REQUIRED)

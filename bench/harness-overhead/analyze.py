@@ -9,7 +9,13 @@ lines are joined on the sampling seed each attempt sends. Quantiles are nearest-
 reported quantile is an observed value.
 
     analyze.py --c1 RESULT.json --c1-log SERVER.jsonl --c4 RESULT.json --c4-log SERVER.jsonl
-               --latency-ms 200 --threads 4 --machine TEXT --build TEXT [--note TEXT] --out DIR
+               --latency-ms 200 --threads 4 --machine TEXT --build TEXT [--note TEXT]
+               [--compare LABEL=RESULTS.json ...] --out DIR
+
+--compare keeps an earlier measurement (a results.json this script wrote) beside this one, under
+the label given: it is copied whole into results.json ("earlier") and summed up in a table in
+results.md. Earlier measurements the compared file itself kept come along, so passing the current
+results.json keeps the history.
 """
 
 import argparse
@@ -105,6 +111,58 @@ def fmt(value, digits=3):
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def load_compared(specs):
+    """The --compare files, each as {"label", "results"}, followed by what they kept."""
+    earlier = []
+    for spec in specs:
+        label, sep, path = spec.partition("=")
+        if not sep or not label or not path:
+            sys.exit(f"analyze: --compare wants LABEL=RESULTS.json, got '{spec}'")
+        results = json.loads(Path(path).read_text())
+        kept = results.pop("earlier", [])
+        earlier.append({"label": label, "results": results})
+        earlier += kept
+    return earlier
+
+
+def render_compared(data):
+    if not data["earlier"]:
+        return []
+    overhead = data["overhead_ms_all"]["median"]
+    lines = [
+        "## Compared with earlier measurements",
+        "",
+        "Each row is a whole run of this benchmark, kept from the results.json it wrote "
+        "(`earlier` in results.json has all its numbers). Only rows on the same machine and in "
+        "the same session compare cleanly; the ratio is the earlier median over this run's.",
+        "",
+        "| measurement | machine | gpumod | requests | overhead median ms | p95 ms | µs per chunk "
+        "(c1 median) | speedup c4/c1 | median ratio to this run |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        f"| **this run** | {data['machine']} | {data['concurrency_1']['gpumod_commit']} | "
+        f"{data['overhead_ms_all']['n']} | {fmt(overhead)} | "
+        f"{fmt(data['overhead_ms_all']['p95'])} | "
+        f"{fmt(data['concurrency_1']['overhead_us_per_chunk_median'], 1)} | "
+        f"{fmt(data['speedup'], 2)}x | 1.0x |",
+    ]
+    for entry in data["earlier"]:
+        run = entry["results"]
+        median = run["overhead_ms_all"]["median"]
+        ratio = median / overhead if overhead and median is not None and overhead > 0 else None
+        lines.append(
+            f"| {entry['label']} | {run['machine']} | {run['concurrency_1']['gpumod_commit']} | "
+            f"{run['overhead_ms_all']['n']} | {fmt(median)} | {fmt(run['overhead_ms_all']['p95'])} "
+            f"| {fmt(run['concurrency_1']['overhead_us_per_chunk_median'], 1)} | "
+            f"{fmt(run['speedup'], 2)}x | {fmt(ratio, 1)}x |"
+        )
+    for entry in data["earlier"]:
+        if entry["results"].get("note"):
+            lines.append("")
+            lines.append(f"Setup of \"{entry['label']}\": {entry['results']['note']}")
+    lines.append("")
+    return lines
+
+
 def render_md(data):
     c1, c4 = data["concurrency_1"], data["concurrency_4"]
     overhead = data["overhead_ms_all"]
@@ -181,13 +239,17 @@ def render_md(data):
         f"- The overhead grows with the reply's length: at the median it is "
         f"{fmt(c1['overhead_us_per_chunk_median'], 1)} µs per streamed chunk at concurrency 1 "
         "(one chunk per token, as llama-server streams; gpumod decodes each chunk's JSON). A "
-        "short reply costs proportionally less, a long one more.",
+        "short reply costs proportionally less, a long one more. What the decoding alone costs "
+        "per chunk, old path against new: `results-chunk-decode.md` (`chunk_decode`).",
         f"- Validation took {fmt(c1['validation_s_per_attempt'], 2)} s per attempt at "
         f"concurrency 1 and is CPU-bound (pytest in a fresh interpreter); with the machine's "
         "cores fewer than the concurrency, validations queue for CPU, which bounds the speedup "
         "whatever the requests do.",
         "- The load average above includes other work on the machine; both runs shared it.",
         "",
+    ]
+    lines += render_compared(data)
+    lines += [
         "Rerun: `bench/harness-overhead/run` (see its `--help`).",
         "",
     ]
@@ -205,8 +267,11 @@ def main():
     parser.add_argument("--machine", required=True)
     parser.add_argument("--build", required=True)
     parser.add_argument("--note", default="", help="a sentence about the setup")
+    parser.add_argument("--compare", action="append", default=[], metavar="LABEL=RESULTS.json",
+                        help="an earlier results.json to keep beside this run (repeatable)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    earlier = load_compared(args.compare)
 
     c1 = analyze_run(args.c1, args.c1_log)
     c4 = analyze_run(args.c4, args.c4_log)
@@ -223,6 +288,7 @@ def main():
         "speedup": c1["wall_s"] / c4["wall_s"] if c4["wall_s"] else None,
         "concurrency_1": c1,
         "concurrency_4": c4,
+        "earlier": earlier,
     }
     out = Path(args.out)
     (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")

@@ -15,6 +15,8 @@
 // requests with. The line is written after the response, so it may appear a moment after the
 // client has its answer.
 
+#include "null_reply.hpp"
+
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -58,8 +60,9 @@ struct Options
     std::int64_t n_ctx = 32768;
 };
 
-constexpr const char* k_model = "null.gguf";
-constexpr const char* k_build = "null-server";
+using null_reply::Answer;
+using null_reply::k_build;
+using null_reply::k_model;
 
 std::int64_t to_ns(std::chrono::steady_clock::time_point time)
 {
@@ -78,23 +81,6 @@ std::optional<std::string> read_file(const std::string& path)
         return std::nullopt;
     }
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-/// Splits `text` into pieces of about `bytes` bytes, never inside a UTF-8 sequence: the
-/// "tokens" streamed one per chunk.
-std::vector<std::string> split_pieces(const std::string& text, std::size_t bytes)
-{
-    std::vector<std::string> pieces;
-    std::size_t at = 0;
-    while (at < text.size()) {
-        std::size_t end = std::min(text.size(), at + bytes);
-        while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U) {
-            ++end;
-        }
-        pieces.push_back(text.substr(at, end - at));
-        at = end;
-    }
-    return pieces;
 }
 
 /// Appends one JSON object per line to the log; lines are whole even with parallel requests.
@@ -134,124 +120,6 @@ class RequestLog
     std::mutex m_mutex;
     std::FILE* m_file = nullptr;
 };
-
-/// What one request is answered with, after max_tokens.
-struct Answer
-{
-    std::string id;
-    std::int64_t created = 0;
-    std::vector<std::string> reasoning;
-    std::vector<std::string> content;
-    std::string finish_reason;
-    std::int64_t prompt_tokens = 0;
-    double latency_ms = 0;
-
-    [[nodiscard]] std::int64_t completion_tokens() const
-    {
-        return static_cast<std::int64_t>(reasoning.size() + content.size());
-    }
-};
-
-Json usage_json(const Answer& answer)
-{
-    return Json{{"completion_tokens", answer.completion_tokens()},
-                {"prompt_tokens", answer.prompt_tokens},
-                {"total_tokens", answer.prompt_tokens + answer.completion_tokens()},
-                {"prompt_tokens_details", {{"cached_tokens", 0}}}};
-}
-
-/// llama-server's timings object; the latency is split 10% prompt, 90% generation.
-Json timings_json(const Answer& answer)
-{
-    const double prompt_ms = answer.latency_ms * 0.1;
-    const double predicted_ms = answer.latency_ms * 0.9;
-    const auto prompt_n = static_cast<double>(answer.prompt_tokens);
-    const auto predicted_n = static_cast<double>(answer.completion_tokens());
-    auto per_second = [](double n, double ms) -> Json {
-        return ms > 0 ? Json(n * 1000.0 / ms) : Json(nullptr);
-    };
-    auto per_token = [](double n, double ms) -> Json { return n > 0 ? Json(ms / n) : Json(0.0); };
-    return Json{{"cache_n", 0},
-                {"prompt_n", answer.prompt_tokens},
-                {"prompt_ms", prompt_ms},
-                {"prompt_per_token_ms", per_token(prompt_n, prompt_ms)},
-                {"prompt_per_second", per_second(prompt_n, prompt_ms)},
-                {"predicted_n", answer.completion_tokens()},
-                {"predicted_ms", predicted_ms},
-                {"predicted_per_token_ms", per_token(predicted_n, predicted_ms)},
-                {"predicted_per_second", per_second(predicted_n, predicted_ms)}};
-}
-
-Json chunk_json(const Answer& answer, Json choices)
-{
-    return Json{{"choices", std::move(choices)},
-                {"created", answer.created},
-                {"id", answer.id},
-                {"model", k_model},
-                {"system_fingerprint", k_build},
-                {"object", "chat.completion.chunk"}};
-}
-
-Json delta_choice(Json delta, Json finish_reason = nullptr)
-{
-    return Json::array({Json{
-        {"finish_reason", std::move(finish_reason)}, {"index", 0}, {"delta", std::move(delta)}}});
-}
-
-/// The SSE events of a streamed answer, in llama-server's order: role, reasoning deltas,
-/// content deltas, the finish chunk, the usage chunk (with timings), [DONE].
-std::vector<std::string> stream_events(const Answer& answer, bool include_usage)
-{
-    std::vector<std::string> events;
-    auto add = [&events](const Json& chunk) { events.push_back("data: " + chunk.dump() + "\n\n"); };
-    add(chunk_json(answer, delta_choice(Json{{"role", "assistant"}, {"content", nullptr}})));
-    for (const auto& piece : answer.reasoning) {
-        add(chunk_json(answer, delta_choice(Json{{"reasoning_content", piece}})));
-    }
-    for (const auto& piece : answer.content) {
-        add(chunk_json(answer, delta_choice(Json{{"content", piece}})));
-    }
-    Json finish = chunk_json(answer, delta_choice(Json::object(), answer.finish_reason));
-    if (!include_usage) {
-        finish["timings"] = timings_json(answer); // llama-server still sends its timings
-    }
-    add(finish);
-    if (include_usage) {
-        Json usage = chunk_json(answer, Json::array());
-        usage["usage"] = usage_json(answer);
-        usage["timings"] = timings_json(answer);
-        add(usage);
-    }
-    events.emplace_back("data: [DONE]\n\n");
-    return events;
-}
-
-Json completion_json(const Answer& answer)
-{
-    Json message{{"role", "assistant"}, {"content", ""}};
-    std::string content;
-    for (const auto& piece : answer.content) {
-        content += piece;
-    }
-    message["content"] = content;
-    if (!answer.reasoning.empty()) {
-        std::string reasoning;
-        for (const auto& piece : answer.reasoning) {
-            reasoning += piece;
-        }
-        message["reasoning_content"] = reasoning;
-    }
-    return Json{{"choices", Json::array({Json{{"finish_reason", answer.finish_reason},
-                                              {"index", 0},
-                                              {"message", message}}})},
-                {"created", answer.created},
-                {"model", k_model},
-                {"system_fingerprint", k_build},
-                {"object", "chat.completion"},
-                {"usage", usage_json(answer)},
-                {"id", answer.id},
-                {"timings", timings_json(answer)}};
-}
 
 void send_error(httplib::Response& res, int status, const std::string& message)
 {
@@ -358,9 +226,10 @@ class NullServer
         std::shared_ptr<std::string> body;
         if (stream) {
             events =
-                std::make_shared<std::vector<std::string>>(stream_events(*answer, include_usage));
+                std::make_shared<std::vector<std::string>>(
+                null_reply::stream_events(*answer, include_usage));
         } else {
-            body = std::make_shared<std::string>(completion_json(*answer).dump());
+            body = std::make_shared<std::string>(null_reply::completion_body(*answer));
         }
         std::this_thread::sleep_until(arrived + std::chrono::milliseconds(m_options.latency_ms));
 
@@ -467,8 +336,8 @@ int main(int argc, char** argv)
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    NullServer handler(options, split_pieces(reasoning, options.chars_per_token),
-                       split_pieces(reply, options.chars_per_token));
+    NullServer handler(options, null_reply::split_pieces(reasoning, options.chars_per_token),
+                       null_reply::split_pieces(reply, options.chars_per_token));
     if (handler.log_failed()) {
         std::cerr << "null_server: cannot write the log " << options.log_file << "\n";
         return 1;

@@ -63,6 +63,9 @@ std::string plain_markdown(std::string cell)
         } else if (cell.compare(i, 2, "\\|") == 0) {
             out += '|';
             ++i;
+        } else if (cell.compare(i, 4, "&lt;") == 0) {
+            out += '<'; // the renderer escapes a '<' that would open an HTML tag
+            i += 3;
         } else {
             out += cell[i];
         }

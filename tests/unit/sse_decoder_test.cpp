@@ -32,6 +32,20 @@ std::vector<SseEvent> feed_all(SseDecoder& decoder, const std::vector<std::strin
     return events;
 }
 
+/// The same through next(), which returns the decoder's own, reused event.
+std::vector<SseEvent> next_all(SseDecoder& decoder, const std::vector<std::string>& fragments)
+{
+    std::vector<SseEvent> events;
+    for (const std::string& fragment : fragments) {
+        std::string_view rest = fragment;
+        while (const SseEvent* event = decoder.next(rest)) {
+            events.push_back(*event);
+        }
+        EXPECT_TRUE(rest.empty());
+    }
+    return events;
+}
+
 std::vector<SseEvent> decode(const std::vector<std::string>& fragments)
 {
     SseDecoder decoder;
@@ -150,6 +164,43 @@ TEST(SseDecoder, SkipsALeadingBomEvenWhenSplit)
     EXPECT_EQ(events[0].data, "x");
     // Only at the start: later the same bytes are data.
     EXPECT_EQ(decode({"data: \xEF\xBB\xBFy\n\n"}).at(0).data, "\xEF\xBB\xBFy");
+}
+
+TEST(SseDecoder, BytesThatStartLikeABomButAreNotOneBelongToTheFirstLine)
+{
+    SseDecoder decoder;
+    EXPECT_TRUE(decoder.feed("\xEF\xBB").empty());
+    EXPECT_TRUE(decoder.has_pending());
+    // "\xEF\xBBx: 1" is an unknown field; the next event is unaffected.
+    const auto events = feed_all(decoder, {"x: 1\n", "data: y\n\n"});
+    ASSERT_EQ(events.size(), 1U);
+    EXPECT_EQ(events[0].data, "y");
+    EXPECT_FALSE(decoder.has_pending());
+    // The same bytes glued to "data" make a field name of their own: no event.
+    EXPECT_EQ(decode({"\xEF", "data: z\n\n"}).size(), 0U);
+}
+
+TEST(SseDecoder, NextReturnsOneEventAtATimeAndLeavesTheRest)
+{
+    SseDecoder decoder;
+    std::string_view bytes = "data: a\n\n: comment\nevent: e\ndata: b\r\n\r\ndata: c";
+    const SseEvent* first = decoder.next(bytes);
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->data, "a");
+    EXPECT_EQ(bytes, ": comment\nevent: e\ndata: b\r\n\r\ndata: c");
+    const SseEvent* second = decoder.next(bytes);
+    ASSERT_NE(second, nullptr);
+    EXPECT_EQ(second->data, "b");
+    EXPECT_EQ(second->event, "e");
+    EXPECT_EQ(decoder.next(bytes), nullptr);
+    EXPECT_TRUE(bytes.empty());
+    EXPECT_TRUE(decoder.has_pending());
+    std::string_view end = "\n\n";
+    const SseEvent* third = decoder.next(end);
+    ASSERT_NE(third, nullptr);
+    EXPECT_EQ(third->data, "c");
+    EXPECT_EQ(third->event, ""); // the event type does not carry over
+    EXPECT_FALSE(decoder.has_pending());
 }
 
 TEST(SseDecoder, ReadsRetryOnlyWhenAllDigits)
@@ -274,6 +325,10 @@ RC_GTEST_PROP(SseDecoderProperty, AnySplitGivesTheSameEventsAsTheWholeStream, ()
     SseDecoder split_decoder;
     RC_ASSERT(feed_all(split_decoder, fragments) == whole);
     RC_ASSERT(!split_decoder.has_pending());
+
+    SseDecoder next_decoder;
+    RC_ASSERT(next_all(next_decoder, fragments) == whole);
+    RC_ASSERT(!next_decoder.has_pending());
 }
 
 } // namespace

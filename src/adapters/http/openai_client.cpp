@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "adapters/posix/clock.hpp"
+#include "core/openai/chat_chunk_decoder.hpp"
 #include "core/openai/chat_codec.hpp"
 #include "core/openai/sse_decoder.hpp"
 
@@ -10,6 +11,8 @@ namespace gpumod::http {
 namespace {
 
 constexpr const char* k_chat_path = "/v1/chat/completions";
+/// How much of a non-2xx streamed answer is decoded as the error (a proxy may send a big page).
+constexpr std::size_t k_max_error_body = 65536;
 
 std::chrono::microseconds since(std::chrono::steady_clock::time_point start)
 {
@@ -53,9 +56,9 @@ Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest requ
 {
     request.stream = true;
     openai::SseDecoder decoder;
+    openai::ChatChunkDecoder chunk_decoder; // one per stream: its buffers are reused per chunk
     openai::ChatAccumulator accumulator;
     std::optional<Error> stream_error;
-    std::string error_body; // a non-2xx answer arrives through the sink too
     ChatExchange exchange;
     bool saw_done = false;
     const auto start = posix::monotonic_now();
@@ -69,15 +72,12 @@ Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest requ
             watch.deadline_passed = true;
             return false;
         }
-        if (error_body.size() < 65536) {
-            error_body.append(bytes.substr(0, 65536 - error_body.size()));
-        }
-        for (const auto& event : decoder.feed(bytes)) {
-            if (event.done) {
+        while (const openai::SseEvent* event = decoder.next(bytes)) {
+            if (event->done) {
                 saw_done = true;
                 continue;
             }
-            auto chunk = openai::decode_chat_chunk(event.data);
+            auto chunk = chunk_decoder.decode(event->data);
             if (!chunk) {
                 stream_error = chunk.error();
                 return false;
@@ -113,6 +113,9 @@ Result<ChatExchange> chat_streaming(HttpClient& client, openai::ChatRequest requ
     }
     if (response->status < 200 || response->status >= 300) {
         watch.http_status = response->status;
+        // The client kept the whole non-2xx body (the sink saw it too); its start is enough.
+        const std::string_view error_body =
+            std::string_view(response->body).substr(0, k_max_error_body);
         return tl::unexpected(
             openai::decode_error_response(response->status, error_body).with_context(where));
     }

@@ -1,5 +1,7 @@
 #include "core/openai/chat_codec.hpp"
 
+#include "core/openai/chat_chunk_decoder.hpp"
+
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -447,6 +449,12 @@ Result<ChatCompletion> decode_chat_completion(std::string_view body)
 }
 
 Result<ChatChunk> decode_chat_chunk(std::string_view payload)
+{
+    ChatChunkDecoder decoder;
+    return decoder.decode(payload);
+}
+
+Result<ChatChunk> decode_chat_chunk_reference(std::string_view payload)
 {
     auto root = parse_object(payload);
     if (!root) {

@@ -23,7 +23,13 @@ Result<ChatCompletion> decode_chat_completion(std::string_view body);
 /// The payload of one SSE `data:` line of a streamed response (not "[DONE]", which the SSE
 /// decoder flags). A chunk with `"choices":[]` (the usage chunk) is valid. An `{"error":...}`
 /// payload, which llama-server sends when a stream fails midway, is returned as an Error.
+/// Runs ChatChunkDecoder's fast path (chat_chunk_decoder.hpp); use one ChatChunkDecoder per
+/// stream instead to reuse its buffers.
 Result<ChatChunk> decode_chat_chunk(std::string_view payload);
+
+/// decode_chat_chunk through nlohmann's DOM only: the reference whose results and error
+/// messages the fast path reproduces, and its fallback for any input it does not handle.
+Result<ChatChunk> decode_chat_chunk_reference(std::string_view payload);
 
 /// The Error for a non-2xx response: the server's message and type when the body is an OpenAI
 /// error (`{"error":{"code","message","type"}}`, or vLLM's flat `{"message","type","code"}`),

@@ -32,6 +32,13 @@ class SseDecoder
     /// Consumes `bytes` and returns the events they complete, in order (often none).
     std::vector<SseEvent> feed(std::string_view bytes);
 
+    /// Consumes bytes from the front of `bytes` up to the end of the next complete event and
+    /// returns that event, or nullptr once `bytes` is used up without completing one. Call it
+    /// until nullptr to consume a fragment (same events as feed()). The event is the decoder's
+    /// and valid until the next call; its buffers are reused, so a stream costs no allocation
+    /// per event.
+    const SseEvent* next(std::string_view& bytes);
+
     /// True when bytes of an unfinished line or event are held: at end of stream this means
     /// the stream was cut mid-event (the spec discards such an event, and so do we).
     [[nodiscard]] bool has_pending() const;
@@ -40,8 +47,10 @@ class SseDecoder
     [[nodiscard]] std::optional<std::uint64_t> retry_ms() const { return m_retry_ms; }
 
   private:
-    void process_line(std::string_view line, std::vector<SseEvent>& out);
+    /// Applies one line; true when it was the blank line that dispatched an event into m_out.
+    bool process_line(std::string_view line);
 
+    SseEvent m_out;                ///< the event next() returned last
     std::string m_line;            ///< bytes of the current, unterminated line
     std::string m_data;            ///< data buffer: each data line plus "\n"
     std::string m_event;           ///< event type buffer

@@ -1,5 +1,7 @@
 #include "core/report/render_markdown.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <cmath>
 
@@ -13,13 +15,26 @@ namespace {
 
 std::string cell_text(const std::string& text)
 {
+    // A model or level named like an HTML tag ("<FIFO> & more") would be dropped by a code
+    // forge's sanitizer: a '<' that opens a tag is escaped (outside `code spans`, which show
+    // their content literally). Other Markdown in cells (**yes**, p<0.001) is meant.
     std::string out;
     out.reserve(text.size());
-    for (const char c : text) {
-        if (c == '|') {
+    bool in_code = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+        const bool opens_tag = std::isalpha(static_cast<unsigned char>(next)) != 0 ||
+                               next == '/' || next == '!' || next == '?';
+        if (c == '`') {
+            in_code = !in_code;
+            out.push_back(c);
+        } else if (c == '|') {
             out += "\\|";
         } else if (c == '\n' || c == '\r' || c == '\t') {
             out.push_back(' ');
+        } else if (!in_code && c == '<' && opens_tag) {
+            out += "&lt;";
         } else {
             out.push_back(c);
         }
