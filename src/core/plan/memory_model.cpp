@@ -32,6 +32,48 @@ bool is_quantized(TensorType type)
     return type != TensorType::f32 && type != TensorType::f16 && type != TensorType::bf16;
 }
 
+// llama.cpp (0.7.0) rotates Q, K and V with Walsh-Hadamard matrices when the KV cache is
+// quantized ("n_rot_k"/"n_rot_v" in its log; off with LLAMA_ATTN_ROT_DISABLE): K when the
+// cache type of K is quantized and every attention layer has the same K head size, a
+// multiple of 64; V likewise. The K matrix is the largest power of two (>= 64) dividing the
+// head size, the V matrix always 64 x 64 (llama_kv_cache::build_input_k_rot/v_rot).
+struct AttnRotation
+{
+    uint32_t k = 0; ///< K matrix side, 0 = off
+    uint32_t v = 0; ///< V matrix side, 0 = off
+};
+
+AttnRotation attn_rotation(const ModelArchitecture& model, TensorType type_k, TensorType type_v)
+{
+    constexpr uint32_t k_min_rot = 64;
+    uint32_t head_k = 0;
+    uint32_t head_v = 0;
+    bool uniform_k = true;
+    bool uniform_v = true;
+    for (uint32_t il = 0; il < model.n_layer; ++il) {
+        const auto& layer = model.layers[il];
+        if (!layer.attention) {
+            continue;
+        }
+        uniform_k = uniform_k && (head_k == 0 || head_k == layer.head_dim_k);
+        uniform_v = uniform_v && (head_v == 0 || head_v == layer.head_dim_v);
+        head_k = layer.head_dim_k;
+        head_v = layer.head_dim_v;
+    }
+    AttnRotation rot;
+    if (is_quantized(type_k) && uniform_k && head_k > 0 && head_k % k_min_rot == 0) {
+        rot.k = k_min_rot;
+        while (head_k % (rot.k * 2) == 0) {
+            rot.k *= 2;
+        }
+    }
+    if (!model.is_mla() && is_quantized(type_v) && uniform_v && head_v > 0 &&
+        head_v % k_min_rot == 0) {
+        rot.v = k_min_rot;
+    }
+    return rot;
+}
+
 // Which device index (into the device list) holds each layer: GPUs first, host last.
 struct Placement
 {
@@ -112,12 +154,25 @@ uint64_t ffn_width(const ModelArchitecture& model, const LayerGeometry& layer)
 // the peak is max(FFN 2 n_embd + 4 ffn, attention 2 n_embd + 4 q + 2 kv, gated delta-net
 // 5 n_embd + 2 conv channels + 64 state heads, mamba2 4 n_embd + 4 d_inner + 2 conv
 // channels); without, 3 n_embd + 2 ffn next to the KQ matrix, which is counted separately.
-uint64_t layer_width(const ModelArchitecture& model, const LayerGeometry& layer, bool fa)
+//
+// With the Hadamard rotation of a quantized cache (AttnRotation) the attention block also
+// holds the rotated copies of Q and of the attention output (F32, Q-sized, made by separate
+// mul_mats): measured at 2 n_embd + 7.5 q per token, K/V width no longer showing, on
+// tla-llama, tla-qwen2 and tla-qwen3 (CPU, q8_0/q4_0, flash attention; 2432 values per token
+// for both kv 256 and kv 64). Those models have n_embd = q, so the split between the two
+// terms is not identified; gemma3 (same sizes) peaks lower, so this errs high there.
+uint64_t layer_width(const ModelArchitecture& model, const LayerGeometry& layer, bool fa,
+                     bool rotated)
 {
     const uint64_t e = model.n_embd;
     const uint64_t f = ffn_width(model, layer);
+    // Not seen (so not added) for MLA (deepseek2: Q is the latent-width MLA query) nor for
+    // attention-only blocks (nemotron_h), whose peak is elsewhere.
+    const uint64_t rot = rotated && layer.attention && f != 0 && !model.is_mla()
+                             ? 2 * e + uint64_t{layer.n_head} * layer.head_dim_k * 15 / 2
+                             : 0;
     if (!fa) {
-        return 3 * e + 2 * f;
+        return std::max(3 * e + 2 * f, rot);
     }
     uint64_t mix = 0;
     if (layer.attention) {
@@ -131,7 +186,7 @@ uint64_t layer_width(const ModelArchitecture& model, const LayerGeometry& layer,
                               : 4 * e + 4 * uint64_t{model.ssm.inner_size} + 2 * conv;
     }
     const uint64_t ffn = f == 0 ? 0 : 2 * e + 4 * f + model.n_expert;
-    return std::max(mix, ffn);
+    return std::max({mix, ffn, rot});
 }
 
 struct ContextShape
@@ -148,7 +203,16 @@ struct ContextShape
     uint32_t swa_cells = 0;  ///< all streams
     uint32_t full_per_stream = 0;
     uint32_t swa_per_stream = 0;
+    AttnRotation rot; ///< Hadamard rotation of a quantized KV cache
 };
+
+// The rotation matrices are F32 graph inputs, one K and one V matrix per KV cache (an iSWA
+// model has two caches): they sit in the compute buffer of the backend holding the inputs.
+uint64_t rotation_input_bytes(const AttnRotation& rot, bool full, bool swa)
+{
+    const uint64_t per_cache = (uint64_t{rot.k} * rot.k + uint64_t{rot.v} * rot.v) * k_f32;
+    return per_cache * ((full ? 1U : 0U) + (swa ? 1U : 0U));
+}
 
 uint64_t cells_for(const ContextShape& shape, const LayerGeometry& layer)
 {
@@ -215,7 +279,7 @@ uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape
     uint64_t kq = 0;
     for (uint32_t il : layers) {
         const auto& layer = model.layers[il];
-        const uint64_t lw = layer_width(model, layer, shape.fa);
+        const uint64_t lw = layer_width(model, layer, shape.fa, shape.rot.k != 0);
         const uint64_t w = lw > gathered ? lw - gathered : 0;
         if (layer.recurrent && !model.delta_net) {
             rec_width = std::max(rec_width, w);
@@ -244,6 +308,10 @@ uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape
         bytes += shape.swa_per_stream * t * mask_elem;
     }
     bytes = std::max(bytes, t * rec_width * k_f32);
+    if (!gpu) {
+        // On a GPU the inputs live in the host buffer (host_input_bytes).
+        bytes += rotation_input_bytes(shape.rot, full, swa);
+    }
     if (has_output) {
         bytes += uint64_t{model.n_vocab} * std::min<uint64_t>(t, shape.n_outputs_max) * k_f32;
     }
@@ -293,7 +361,7 @@ uint64_t host_input_bytes(const ModelArchitecture& model, const ContextShape& sh
     if (swa) {
         cache(shape.swa_per_stream, v_swa);
     }
-    return bytes;
+    return bytes + rotation_input_bytes(shape.rot, full, swa);
 }
 
 } // namespace
@@ -384,9 +452,10 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
     const uint32_t draft_tokens = request.spec_type == SpecType::none ? 0 : request.spec_draft_n_max;
     cfg.n_outputs_max = cfg.n_seq * (1 + draft_tokens);
 
-    const ContextShape shape =
+    ContextShape shape =
         shape_context(model, request.n_ctx, cfg.n_seq, cfg.kv_unified, request.n_batch,
                       request.n_ubatch, cfg.flash_attn, request.swa_full, cfg.n_outputs_max);
+    shape.rot = attn_rotation(model, cfg.cache_type_k, cfg.cache_type_v);
     if (shape.n_ctx_seq == 0) {
         return fail("the context per slot rounds to 0: raise --ctx-size or lower --parallel");
     }
@@ -509,6 +578,10 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
         }
         const uint64_t mtp_width = mtp_ffn == 0 ? 6 * uint64_t{model.n_embd} : mtp_ffn * 16 / 5;
         const uint64_t n_kv = shape.full_per_stream;
+        // The draft context's cache has the draft cache types, and so its own rotation.
+        ContextShape mtp_shape = shape;
+        mtp_shape.rot =
+            attn_rotation(model, request.draft_cache_type_k, request.draft_cache_type_v);
         const bool on_gpu = placement.output_device != placement.host;
         // As in the main context, a GPU runs the graph without the gathered token rows; they
         // and the other inputs sit in a host buffer (H200: mask + 2 n_embd rows per token).
@@ -518,7 +591,7 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
             t * (mtp_width > gathered ? mtp_width - gathered : 0) * k_f32 +
             uint64_t{model.n_vocab} * std::min<uint64_t>(t, cfg.n_seq) * k_f32;
         const uint64_t host_compute =
-            on_gpu ? host_input_bytes(model, shape, k_mtp_host_embd_rows) : 0;
+            on_gpu ? host_input_bytes(model, mtp_shape, k_mtp_host_embd_rows) : 0;
         plan.mtp.compute_buffer = device_compute + host_compute;
         plan.mtp.output_buffer = uint64_t{model.n_vocab} * cfg.n_seq * k_f32;
         dev.mtp_context += plan.mtp.kv_cache + device_compute;
