@@ -252,11 +252,12 @@ std::string format_opt(const std::optional<double>& value, const char* format)
 }
 
 /// The human summary printed at the end of a run and by `bench show`.
-void print_summary(const bench::RunRecord& run, const fs::path& result_file, std::ostream& out)
+void print_summary(const bench::RunRecord& run, const fs::path& result_file, std::ostream& out,
+                   const std::string& status)
 {
     const auto summary = bench::summarize_run(run);
     const auto& config = run.config;
-    out << fmt::format("run {}  {}  {} v{}  {}\n", run.id, bench::to_string(run.status),
+    out << fmt::format("run {}  {}  {} v{}  {}\n", run.id, status,
                        config.suite, config.suite_version,
                        config.service ? "service " + *config.service : config.base_url);
     out << fmt::format("model {}  server {}  sampler {}  conversation {}  max_tokens {}\n",
@@ -672,7 +673,8 @@ int cmd_bench_run(const GlobalOptions& global, const BenchRunOptions& options, s
         std::ifstream file(finished->result_file);
         out << file.rdbuf();
     } else {
-        print_summary(finished->run, finished->result_file, out);
+        print_summary(finished->run, finished->result_file, out,
+                      std::string(bench::to_string(finished->run.status)));
     }
     if (finished->interrupted) {
         err << fmt::format("gpumod: run {} interrupted; continue it with `gpumod bench {} --resume "
@@ -774,7 +776,7 @@ int cmd_bench_show(const GlobalOptions& global, const std::string& id, std::ostr
             << "\n";
         return k_exit_ok;
     }
-    print_summary(**run, {}, out);
+    print_summary(**run, {}, out, status_word(opened->db, (*run)->id, (*run)->status));
     return k_exit_ok;
 }
 

@@ -280,6 +280,9 @@ TEST_F(BenchE2e, RunKilledMidwayResumesToTheSameDecisions)
         }
     }
 
+    const auto shown = bench({"show", id});
+    EXPECT_THAT(shown.out, HasSubstr(id + "  stale")) << shown.out << shown.err;
+
     const auto resumed = bench_json({"run", "--resume", id});
     ASSERT_TRUE(resumed.is_object());
     EXPECT_EQ(resumed.at("id"), id);
