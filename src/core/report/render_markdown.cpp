@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/report/report_cells.hpp"
 #include "core/report/report_format.hpp"
 #include "core/report/text_table.hpp"
 
@@ -53,40 +54,6 @@ std::string code(const std::string& text)
     }
     // A backtick inside would end the span early; such names are shown as they are.
     return text.find('`') == std::string::npos ? "`" + text + "`" : text;
-}
-
-std::string or_dash(const std::string& text)
-{
-    return text.empty() ? std::string(k_missing) : text;
-}
-
-std::string pct(const std::optional<double>& ratio, int decimals = 1)
-{
-    return or_missing(ratio, [decimals](double r) { return format_percent(r, decimals); });
-}
-
-std::string fixed(const std::optional<double>& value, int decimals = 1)
-{
-    return or_missing(value, [decimals](double v) { return format_fixed(v, decimals); });
-}
-
-std::string pass_text(const PassRate& rate)
-{
-    if (rate.attempts == 0) {
-        return k_missing;
-    }
-    return fmt::format("{}/{} ({})", rate.passed, rate.attempts, pct(rate.rate, 0));
-}
-
-std::string wilson_text(const PassRate& rate)
-{
-    return or_missing(rate.wilson,
-                      [](const stats::Interval& i) { return format_percent_interval(i); });
-}
-
-std::string p_cell(const std::optional<double>& p)
-{
-    return or_missing(p, [](double v) { return format_p(v); });
 }
 
 void heading(std::string& out, int level, const std::string& text)
@@ -408,12 +375,6 @@ void smoke_section(std::string& out, const Comparison& c)
                        or_missing(s->mean_tokens_passes, tokens), failures_text(*s)});
     }
     out += table.render();
-}
-
-std::string interval_cell(const std::optional<stats::Interval>& interval, int decimals = 1)
-{
-    return or_missing(
-        interval, [decimals](const stats::Interval& i) { return format_interval(i, decimals); });
 }
 
 void statistics_section(std::string& out, const Comparison& c)
