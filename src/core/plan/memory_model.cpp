@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 namespace gpumod::plan {
 
@@ -147,13 +148,35 @@ uint64_t ffn_width(const ModelArchitecture& model, const LayerGeometry& layer)
     return layer.n_ff;
 }
 
-// Peak live F32 activations per token of one layer, in values, for the compute buffer. This
-// models ggml-alloc's high-water mark, not a sum of tensors, and was fitted on llama-server
-// 0.7.0's CPU compute buffers of 19 models (llama, qwen2/3, qwen3moe, qwen35/qwen35moe,
-// gemma3, gpt-oss, deepseek2, nemotron_h shapes; bench/plan-accuracy): with flash attention
-// the peak is max(FFN 2 n_embd + 4 ffn, attention 2 n_embd + 4 q + 2 kv, gated delta-net
-// 5 n_embd + 2 conv channels + 64 state heads, mamba2 4 n_embd + 4 d_inner + 2 conv
-// channels); without, 3 n_embd + 2 ffn next to the KQ matrix, which is counted separately.
+// Values per token of the mamba2 in_proj output: z and x (d_inner each), B and C (groups x
+// state each) and dt (one per head).
+uint64_t mamba_in_proj(const gguf::SsmGeometry& ssm)
+{
+    return 2 * uint64_t{ssm.inner_size} + 2 * uint64_t{ssm.group_count} * ssm.state_size +
+           ssm.time_step_rank;
+}
+
+// Peak live F32 activations per token of one layer's phases, in values, for the compute
+// buffer. ggml-alloc's high-water mark is not a sum of tensors: the attention and MoE/dense
+// FFN widths were fitted on llama-server 0.7.0's CPU compute buffers of 19 models (llama,
+// qwen2/3, qwen3moe, qwen35/qwen35moe, gemma3, gpt-oss, deepseek2, nemotron_h shapes;
+// bench/plan-accuracy): FFN 2 n_embd + 4 ffn, attention 2 n_embd + 4 q + 2 kv (MLA 2 q). The
+// rest are the tensors live at the phase's peak, read from ggml-alloc's placement of
+// llama-server's reserved graphs (each graph and its offsets dumped after
+// ggml_gallocr_reserve_n by a preloaded hook, the allocator replayed to the byte):
+// - dense FFN of the gated delta-net hybrids (qwen35): 5 n_embd + 3 ffn: three live rows (the
+//   embeddings input, the block's residual, the copy of the token rows) over two freed rows
+//   that gate, up and their SwiGLU product are too wide to reuse; exact on the 128-, 256- and
+//   1024-wide models (2 n_embd + 4 ffn was -8% on the 128-wide one);
+// - gated delta-net: 5 n_embd (the embeddings input, the token rows, their copy, the block's
+//   norm, and the freed slot of the second embeddings input, which the gathered states take
+//   as far as they fit) + the convolution output + Q, K and y (2 conv channels in all); the
+//   states come on top (recurrent_state_bytes);
+// - mamba2: 3 n_embd (the embeddings input, the layer input, the copy of the token rows) + the
+//   in_proj output + the convolution's input and output (2 conv channels); compute_bytes adds
+//   what ggml-alloc leaves unused below them (mamba_slack_bytes).
+// Without flash attention the attention block peaks at its KQ product instead, which
+// compute_bytes counts on its own (kq_phase_bytes).
 //
 // With the Hadamard rotation of a quantized cache (AttnRotation) the attention block also
 // holds the rotated copies of Q and of the attention output (F32, Q-sized, made by separate
@@ -161,32 +184,47 @@ uint64_t ffn_width(const ModelArchitecture& model, const LayerGeometry& layer)
 // tla-llama, tla-qwen2 and tla-qwen3 (CPU, q8_0/q4_0, flash attention; 2432 values per token
 // for both kv 256 and kv 64). Those models have n_embd = q, so the split between the two
 // terms is not identified; gemma3 (same sizes) peaks lower, so this errs high there.
-uint64_t layer_width(const ModelArchitecture& model, const LayerGeometry& layer, bool fa,
-                     bool rotated)
+struct LayerWidths
+{
+    uint64_t mix = 0; ///< the attention or recurrent block
+    uint64_t ffn = 0;
+    uint64_t rot = 0; ///< the attention block with the Hadamard rotation
+};
+
+LayerWidths layer_widths(const ModelArchitecture& model, const LayerGeometry& layer, bool rotated,
+                         bool gpu)
 {
     const uint64_t e = model.n_embd;
     const uint64_t f = ffn_width(model, layer);
+    LayerWidths w;
     // Not seen (so not added) for MLA (deepseek2: Q is the latent-width MLA query) nor for
     // attention-only blocks (nemotron_h), whose peak is elsewhere.
-    const uint64_t rot = rotated && layer.attention && f != 0 && !model.is_mla()
-                             ? 2 * e + uint64_t{layer.n_head} * layer.head_dim_k * 15 / 2
-                             : 0;
-    if (!fa) {
-        return std::max(3 * e + 2 * f, rot);
+    if (rotated && layer.attention && f != 0 && !model.is_mla()) {
+        w.rot = 2 * e + uint64_t{layer.n_head} * layer.head_dim_k * 15 / 2;
     }
-    uint64_t mix = 0;
     if (layer.attention) {
         const uint64_t q = uint64_t{layer.n_head} * layer.head_dim_k;
         const uint64_t kv = uint64_t{layer.n_head_kv} * layer.head_dim_k;
-        mix = model.is_mla() ? 2 * e + 2 * q + 2 * kv : 2 * e + 4 * q + 2 * kv;
+        w.mix = model.is_mla() ? 2 * e + 2 * q + 2 * kv : 2 * e + 4 * q + 2 * kv;
     } else if (layer.recurrent) {
         const uint64_t conv = uint64_t{model.ssm.inner_size} +
                               2 * uint64_t{model.ssm.group_count} * model.ssm.state_size;
-        mix = model.delta_net ? 5 * e + 2 * conv + 64 * uint64_t{model.ssm.time_step_rank}
-                              : 4 * e + 4 * uint64_t{model.ssm.inner_size} + 2 * conv;
+        if (!model.delta_net) {
+            w.mix = 3 * e + mamba_in_proj(model.ssm) + 2 * conv;
+        } else if (gpu) {
+            // The Vulkan calibration (41 cells on an H200) was made with the earlier CPU fit,
+            // 64 values per state head on top, and the states of gpu_delta_net_state_bytes;
+            // the CPU's placement could not be checked there, so it stays.
+            w.mix = 5 * e + 2 * conv + 64 * uint64_t{model.ssm.time_step_rank};
+        } else {
+            w.mix = 5 * e + 2 * conv;
+        }
     }
-    const uint64_t ffn = f == 0 ? 0 : 2 * e + 4 * f + model.n_expert;
-    return std::max({mix, ffn, rot});
+    const bool dense = layer.expert_bytes == 0 || model.n_expert_used == 0;
+    if (f != 0) {
+        w.ffn = model.delta_net && dense ? 5 * e + 3 * f : 2 * e + 4 * f + model.n_expert;
+    }
+    return w;
 }
 
 struct ContextShape
@@ -204,6 +242,9 @@ struct ContextShape
     uint32_t full_per_stream = 0;
     uint32_t swa_per_stream = 0;
     AttnRotation rot; ///< Hadamard rotation of a quantized KV cache
+    /// Recurrent states written per sequence: 1, or 1 + draft tokens with speculative decoding
+    /// (llama.cpp's n_rs_seq rollback snapshots).
+    uint32_t rs_snapshots = 1;
 };
 
 // The rotation matrices are F32 graph inputs, one K and one V matrix per KV cache (an iSWA
@@ -257,76 +298,15 @@ ContextShape shape_context(const ModelArchitecture& model, uint32_t n_ctx_reques
     return s;
 }
 
-// The compute buffer of the device running `layers` (indices) of `model` in a context of
-// `shape`: KQ masks, the KQ matrix without flash attention, the widest layer's activations,
-// and the logits when the device holds the output.
-uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape,
-                       std::span<const uint32_t> layers, bool has_output, bool gpu)
-{
-    if (layers.empty() && !has_output) {
-        return 0;
-    }
-    const uint64_t t = shape.tokens;
-    const uint64_t mask_elem = shape.fa ? 2 : 4;
-    // On a GPU the token rows are gathered from token_embd in host memory (the host compute
-    // buffer holds them, see host_input_bytes): the device's peak is one n_embd row per token
-    // below the CPU-calibrated width (41 Vulkan cells on an H200: device = CPU - 1.0 n_embd).
-    const uint64_t gathered = gpu ? model.n_embd : 0;
-    bool full = false;
-    bool swa = false;
-    uint64_t width = 0;     // layers that run while the KQ masks are live
-    uint64_t rec_width = 0; // mamba layers: measured to reuse the masks' space
-    uint64_t kq = 0;
-    for (uint32_t il : layers) {
-        const auto& layer = model.layers[il];
-        const uint64_t lw = layer_width(model, layer, shape.fa, shape.rot.k != 0);
-        const uint64_t w = lw > gathered ? lw - gathered : 0;
-        if (layer.recurrent && !model.delta_net) {
-            rec_width = std::max(rec_width, w);
-        } else {
-            width = std::max(width, w);
-        }
-        if (!layer.attention) {
-            continue;
-        }
-        (layer.swa ? swa : full) = true;
-        const uint64_t n_kv = per_stream_for(shape, layer);
-        if (!shape.fa) {
-            uint64_t layer_kq = n_kv * t * layer.n_head * k_f32;
-            if (model.is_mla()) {
-                // The latent cache is made contiguous (F16) for the KQV product.
-                layer_kq += n_kv * layer.head_dim_k * 2;
-            }
-            kq = std::max(kq, layer_kq);
-        }
-    }
-    uint64_t bytes = t * width * k_f32 + kq;
-    if (full) {
-        bytes += shape.full_per_stream * t * mask_elem;
-    }
-    if (swa) {
-        bytes += shape.swa_per_stream * t * mask_elem;
-    }
-    bytes = std::max(bytes, t * rec_width * k_f32);
-    if (!gpu) {
-        // On a GPU the inputs live in the host buffer (host_input_bytes).
-        bytes += rotation_input_bytes(shape.rot, full, swa);
-    }
-    if (has_output) {
-        bytes += uint64_t{model.n_vocab} * std::min<uint64_t>(t, shape.n_outputs_max) * k_f32;
-    }
-    return bytes;
-}
-
-// The graph inputs, which ggml's scheduler always places on the host backend when a GPU runs
-// the layers (the device gets copies in its own compute buffer): per KV cache (full and
-// sliding-window) the KQ mask (F16 with flash attention, F32 without) and the K/V row
-// indices (without flash attention V is stored transposed, so V needs one I64 index per
-// value: n_ubatch x n_embd_v_gqa), plus the token embedding rows gathered from token_embd and
-// the embeddings input beside it. Measured on 41 Vulkan cells (H200): masks + 4 n_embd F32
-// rows per token + indices, exact to 0.1 MiB.
-uint64_t host_input_bytes(const ModelArchitecture& model, const ContextShape& shape,
-                          uint32_t embd_rows)
+// The graph inputs: per KV cache (full and sliding-window) the KQ mask (F16 with flash
+// attention, F32 without) and the K/V row indices (without flash attention V is stored
+// transposed, so V needs one I64 index per value: n_ubatch x n_embd_v_gqa), plus `embd_rows`
+// n_embd rows per token (the token embedding rows gathered from token_embd and the embeddings
+// input beside them). ggml's scheduler always places them on the host backend when a GPU runs
+// the layers (the device gets copies of masks and indices in its own compute buffer).
+// Measured on 41 Vulkan cells (H200): masks + 4 n_embd F32 rows per token + indices in the
+// host buffer, exact to 0.1 MiB.
+uint64_t input_bytes(const ModelArchitecture& model, const ContextShape& shape, uint32_t embd_rows)
 {
     const uint64_t t = shape.tokens;
     const uint64_t mask_elem = shape.fa ? 2 : 4;
@@ -362,6 +342,183 @@ uint64_t host_input_bytes(const ModelArchitecture& model, const ContextShape& sh
         cache(shape.swa_per_stream, v_swa);
     }
     return bytes + rotation_input_bytes(shape.rot, full, swa);
+}
+
+// Bytes a recurrent layer's graph holds beside its per-token width: the recurrent states of
+// the sequences of the reserved ubatch, one per slot (llama_context reserves the worst case
+// with n_seq_max sequences). A gated delta-net gathers its input states (get_rows) and writes
+// the new ones, one per snapshot, into its output; on the CPU the gathered states take the
+// slot the embeddings input (one n_embd row per token) frees before the first layer, as far as
+// they fit (tla-qwen35, 4 slots: exactly that row; the 1024-wide qwen35 with 4 slots x 4
+// snapshots: 2 MiB gathered + 8 MiB written, its delta-net peak 28.07 MiB to the byte). The
+// mamba2 scan takes the states by index and writes them after y, which replaces the
+// convolution output's B and C columns at the scan's peak: only what exceeds those adds.
+uint64_t recurrent_state_bytes(const ModelArchitecture& model, const LayerGeometry& layer,
+                               const ContextShape& shape, bool gpu)
+{
+    if (!layer.recurrent) {
+        return 0;
+    }
+    const uint64_t t = shape.tokens;
+    const uint64_t seqs = std::min<uint64_t>(shape.n_seq, t);
+    const uint64_t state = model.ssm.ssm_state_values() * k_f32;
+    const uint64_t written = seqs * shape.rs_snapshots * state;
+    if (model.delta_net && gpu) {
+        return 0; // see gpu_delta_net_state_bytes
+    }
+    if (model.delta_net) {
+        const uint64_t gathered = seqs * state;
+        const uint64_t embd_slot = t * model.n_embd * k_f32;
+        return (gathered > embd_slot ? gathered - embd_slot : 0) + written;
+    }
+    const uint64_t bc = t * 2 * uint64_t{model.ssm.group_count} * model.ssm.state_size * k_f32;
+    return written > bc ? written - bc : 0;
+}
+
+// On Vulkan the gated delta-net graph carries the states of the ubatch's sequences in and
+// out (convolution included), one snapshot per draft token with speculative decoding, on top
+// of the device's peak whichever block it is in (H200: +0.47 MiB for 4 slots of tla-qwen35,
+// +5.7 MiB for 4 slots x 4 snapshots of the 1024-wide qwen35).
+uint64_t gpu_delta_net_state_bytes(const ModelArchitecture& model, const ContextShape& shape,
+                                   std::span<const uint32_t> layers)
+{
+    const bool here = std::any_of(layers.begin(), layers.end(),
+                                  [&](uint32_t il) { return model.layers[il].recurrent; });
+    if (!model.delta_net || !here) {
+        return 0;
+    }
+    const uint64_t seqs = std::min<uint64_t>(shape.n_seq, shape.tokens);
+    return seqs * shape.rs_snapshots *
+           (model.ssm.conv_state_values() + model.ssm.ssm_state_values()) * k_f32;
+}
+
+// Without flash attention an attention block peaks at its KQ product (F32, n_kv x n_ubatch x
+// heads), which ggml-alloc places above everything allocated before it: the graph inputs,
+// which it allocates first (on the CPU the embeddings input, the token rows, positions, per
+// KV cache the mask and the K/V indices; on a GPU the device's copies of masks and indices),
+// then 3 n_embd rows per token (the gathered token rows, a freed copy, the layer input) and Q
+// (the delta-net hybrids project Q with its gate, 2 q). Measured to 0.01 MiB on the CPU for
+// llama, qwen2, qwen3, qwen35, qwen35moe, deepseek2 (with its latent copy) and the 128- and
+// 1024-wide models; gemma3, gpt-oss and nemotron_h reuse one freed row (+0.5 MiB, +1%). On
+// Vulkan (H200), where the device holds copies of masks and indices only, to 0.01 MiB for
+// llama, gemma3, gpt-oss, nemotron_h and the 1024-wide llama. It was 3 n_embd + 2 ffn beside
+// the masks before (-1.9% to -2.9% on the tiny dense models, whose peak has no FFN in it).
+uint64_t kq_phase_bytes(const ModelArchitecture& model, const ContextShape& shape,
+                        std::span<const uint32_t> layers, bool gpu)
+{
+    const uint64_t t = shape.tokens;
+    uint64_t kq = 0;
+    uint64_t q = 0;
+    for (uint32_t il : layers) {
+        const auto& layer = model.layers[il];
+        if (!layer.attention) {
+            continue;
+        }
+        const uint64_t n_kv = per_stream_for(shape, layer);
+        uint64_t layer_kq = n_kv * t * layer.n_head * k_f32;
+        if (model.is_mla()) {
+            // The latent cache is made contiguous (F16) for the KQV product.
+            layer_kq += n_kv * layer.head_dim_k * 2;
+        }
+        kq = std::max(kq, layer_kq);
+        q = std::max<uint64_t>(q, uint64_t{layer.n_head} * layer.head_dim_k *
+                                      (model.delta_net ? 2U : 1U));
+    }
+    if (kq == 0) {
+        return 0;
+    }
+    constexpr uint32_t k_cpu_input_rows = 2; // the embeddings input and the token rows input
+    return input_bytes(model, shape, gpu ? 0 : k_cpu_input_rows) +
+           t * (3 * uint64_t{model.n_embd} + q) * k_f32 + kq;
+}
+
+// What ggml-alloc leaves unused below a mamba2 block's tensors. They are placed best-fit
+// into the hole that the freed graph inputs leave below the layer input (the masks and, on the
+// CPU, the token rows and their copy: 2 n_embd per token); the part of the hole they cannot
+// fill stays allocated below them, at most one in_proj output, the block's largest tensor.
+// Measured on tla-nemotron_h (CPU; in_proj output 3.0 MiB): 1.5 MiB unused at ctx 512 (the
+// whole 1.5 MiB hole), 2.0 at 4096, 3.0 at 4 x 8192, 2.1 at 4 x 16384. While the masks are
+// still live (a mamba layer before the last attention layer) the hole is that of earlier
+// temporaries, not known here: one in_proj output. Checked on tla-nemotron_h with its first
+// two blocks swapped (mamba, then attention): 11.03 / 14.53 / 42.53 / 12.57 MiB at ctx 512 /
+// 4096 / 32768 / 4 x 8192, predicted 12.01 / 15.51 / 43.51 / 13.51 (the masks beside the
+// block; comparing instead of adding them said 10.00 / 10.00 / 36.00 / 10.00, down to -31%).
+uint64_t mamba_slack_bytes(const ModelArchitecture& model, const ContextShape& shape,
+                           uint64_t masks, bool masks_freed, bool gpu)
+{
+    const uint64_t t = shape.tokens;
+    const uint64_t in_proj = t * mamba_in_proj(model.ssm) * k_f32;
+    if (!masks_freed) {
+        return in_proj;
+    }
+    const uint64_t hole = masks + (gpu ? 0 : 2 * t * model.n_embd * k_f32);
+    return std::min(in_proj, hole);
+}
+
+// The compute buffer of the device running `layers` (indices) of `model` in a context of
+// `shape`: the KQ masks, the widest layer's activations (recurrent layers with their states),
+// without flash attention the KQ phase, and the logits when the device holds the output.
+uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape,
+                       std::span<const uint32_t> layers, bool has_output, bool gpu)
+{
+    if (layers.empty() && !has_output) {
+        return 0;
+    }
+    const uint64_t t = shape.tokens;
+    const uint64_t mask_elem = shape.fa ? 2 : 4;
+    // On a GPU the token rows are gathered from token_embd in host memory (the host compute
+    // buffer holds them, see input_bytes): the device's peak is one n_embd row per token
+    // below the CPU-calibrated width (41 Vulkan cells on an H200: device = CPU - 1.0 n_embd).
+    const uint64_t gathered = gpu ? model.n_embd : 0;
+    // The masks are graph inputs, live until the last attention layer has run: a mamba layer
+    // after it reuses their space, one before it runs beside them (as every other layer).
+    std::optional<uint32_t> last_attention;
+    bool full = false;
+    bool swa = false;
+    for (uint32_t il : layers) {
+        const auto& layer = model.layers[il];
+        if (layer.attention) {
+            last_attention = il;
+            (layer.swa ? swa : full) = true;
+        }
+    }
+    const uint64_t masks = (full ? shape.full_per_stream * t * mask_elem : 0) +
+                           (swa ? shape.swa_per_stream * t * mask_elem : 0);
+    uint64_t beside_masks = 0;
+    uint64_t after_masks = 0;
+    for (uint32_t il : layers) {
+        const auto& layer = model.layers[il];
+        const LayerWidths w = layer_widths(model, layer, shape.rot.k != 0, gpu);
+        auto phase = [&](uint64_t width) {
+            return t * (width > gathered ? width - gathered : 0) * k_f32;
+        };
+        const bool mamba = layer.recurrent && !model.delta_net;
+        const bool masks_freed = mamba && (!last_attention || il > *last_attention);
+        uint64_t mix = phase(w.mix) + recurrent_state_bytes(model, layer, shape, gpu);
+        if (mamba) {
+            mix += mamba_slack_bytes(model, shape, masks, masks_freed, gpu);
+        }
+        // The recurrent states are live in the recurrent block only, not in the FFN.
+        const uint64_t bytes = std::max({mix, phase(w.ffn), phase(w.rot)});
+        auto& slot = masks_freed ? after_masks : beside_masks;
+        slot = std::max(slot, bytes);
+    }
+    uint64_t bytes = beside_masks + masks;
+    if (!gpu) {
+        // On a GPU the inputs live in the host buffer (input_bytes).
+        bytes += rotation_input_bytes(shape.rot, full, swa);
+    }
+    if (!shape.fa) {
+        bytes = std::max(bytes, kq_phase_bytes(model, shape, layers, gpu));
+    }
+    bytes = std::max(bytes, after_masks);
+    if (gpu) {
+        bytes += gpu_delta_net_state_bytes(model, shape, layers);
+    }
+    if (has_output) {
+        bytes += uint64_t{model.n_vocab} * std::min<uint64_t>(t, shape.n_outputs_max) * k_f32;
+    }
+    return bytes;
 }
 
 } // namespace
@@ -490,6 +647,7 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
     const uint32_t n_rs_seq = (request.spec_type != SpecType::none && model.has_recurrent())
                                   ? request.spec_draft_n_max
                                   : 0;
+    shape.rs_snapshots = 1 + n_rs_seq;
 
     // Weights: token embeddings stay on the host; blocks follow their layer (experts of the
     // first n_cpu_moe layers to the host); the output and nextn blocks sit on the output
@@ -540,19 +698,7 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
         if (d == placement.host && !gpus.empty()) {
             // With a GPU the host buffer holds the graph inputs; host layers (partial
             // offload) reuse it for their activations.
-            bytes = std::max(bytes, host_input_bytes(model, shape, k_host_embd_rows));
-        }
-        const bool dn_here = std::any_of(layers.begin(), layers.end(), [&](uint32_t il) {
-            return model.layers[il].recurrent;
-        });
-        if (dp.device.gpu && model.delta_net && dn_here) {
-            // The gated delta-net graph carries the states of the ubatch's sequences in and
-            // out, one snapshot per draft token with speculative decoding: on Vulkan they add
-            // to the peak (H200: +0.47 MiB for 4 slots of tla-qwen35, +5.7 MiB for 4 slots x 4
-            // snapshots of the 1024-wide qwen35), on the CPU they fit under the FFN's.
-            const uint64_t seqs = std::min<uint64_t>(cfg.n_seq, shape.tokens);
-            bytes += seqs * (1 + uint64_t{n_rs_seq}) *
-                     (model.ssm.conv_state_values() + model.ssm.ssm_state_values()) * k_f32;
+            bytes = std::max(bytes, input_bytes(model, shape, k_host_embd_rows));
         }
         dp.components.compute_buffer += bytes;
     }
@@ -591,7 +737,7 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
             t * (mtp_width > gathered ? mtp_width - gathered : 0) * k_f32 +
             uint64_t{model.n_vocab} * std::min<uint64_t>(t, cfg.n_seq) * k_f32;
         const uint64_t host_compute =
-            on_gpu ? host_input_bytes(model, mtp_shape, k_mtp_host_embd_rows) : 0;
+            on_gpu ? input_bytes(model, mtp_shape, k_mtp_host_embd_rows) : 0;
         plan.mtp.compute_buffer = device_compute + host_compute;
         plan.mtp.output_buffer = uint64_t{model.n_vocab} * cfg.n_seq * k_f32;
         dev.mtp_context += plan.mtp.kv_cache + device_compute;
