@@ -23,6 +23,7 @@
 #include "app/cmd_presets.hpp"
 #include "app/commands.hpp"
 #include "app/exit_codes.hpp"
+#include "app/plan_oracle.hpp"
 #include "app/preset_plan.hpp"
 #include "core/gguf/model_architecture.hpp"
 #include "core/plan/fallbacks.hpp"
@@ -604,6 +605,38 @@ int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostre
         fallbacks = plan::rank_fallbacks(inputs, primary_request, candidates);
     }
 
+    // --oracle: llama-fit-params' answer for the same configuration, beside ours. Whatever
+    // happens to it, the verdict and the exit code stay ours.
+    std::optional<OracleReport> oracle;
+    OurSide our_side{&*primary, mmproj_bytes, std::nullopt, model->arch.n_layer};
+    if (options.oracle) {
+        plan::OracleQuery query;
+        query.model_path = model_path.string();
+        query.config = primary->config;
+        query.cpu_only = gpus.empty();
+        query.assumed_gpu = !gpus.empty() && options.gpu && *options.gpu != "auto";
+        query.margin_mib = options.margin_mib;
+        query.mmproj = mmproj.has_value();
+        query.model_draft = draft.has_value();
+        query.vulkan = !gpus.empty() && options.backend == "vulkan";
+        if (ctx_pinned) {
+            query.pinned_ctx = request.n_ctx;
+        }
+        if (ngl_pinned) {
+            query.pinned_ngl = request.n_gpu_layers;
+        }
+        if (fit) {
+            // Its --fit starts from the configuration as given, as ours did.
+            auto as_given = fit_mode ? make_plan(request) : Result<MemoryPlan>(*primary);
+            auto fitted = fit_mode ? Result<MemoryPlan>(*primary) : make_plan(fit->request);
+            if (as_given && fitted) {
+                query.fit_from = as_given->config;
+                our_side.fit = fitted->config;
+            }
+        }
+        oracle = ask_fit_params_oracle(query);
+    }
+
     const std::string message = verdict_message(verdict, *primary, margin);
     if (global.json) {
         json j;
@@ -652,6 +685,9 @@ int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostre
             }
             j["fit"] = std::move(fj);
         }
+        if (oracle) {
+            j["oracle"] = oracle_json(*oracle, our_side);
+        }
         out << j.dump(2) << "\n";
     } else {
         if (preset) {
@@ -683,9 +719,9 @@ int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostre
                 out << "  - " << a << "\n";
             }
         }
-    }
-    if (options.oracle) {
-        err << "gpumod plan: --oracle (llama-fit-params) is not supported yet\n";
+        if (oracle) {
+            render_oracle(out, *oracle, our_side);
+        }
     }
     return verdict == plan::Verdict::does_not_fit ? k_exit_failure : k_exit_ok;
 }

@@ -168,7 +168,10 @@ int run(int argc, char** argv)
                          "on: predict what llama-server's default --fit on would choose; off: "
                          "the configuration exactly as given")
         ->check(CLI::IsMember({"on", "off"}));
-    plan_cmd->add_flag("--oracle", plan.oracle, "also print llama-fit-params' answer if found");
+    plan_cmd->add_flag("--oracle", plan.oracle,
+                       "also run llama.cpp's llama-fit-params (scripts/setup-llama-server "
+                       "--with-tools-extra provides it) and print its estimate and --fit answer "
+                       "beside ours");
     add_json_flag(*plan_cmd, global);
     plan_cmd->callback([&] { exit_code = app::cmd_plan(global, plan, out, err); });
 
