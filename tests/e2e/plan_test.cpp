@@ -269,8 +269,11 @@ TEST(Plan, DoesNotFitOnASmallGpuAndRanksFallbacks)
     TempDir dir;
     auto model = make_model(dir.path(), "llama.gguf", {});
     ASSERT_TRUE(model) << model.error().message;
-    // 457 MiB of CUDA runtime + ~52 MiB at the model's 32768 context > 480 MiB.
-    auto r = run_gpumod({"plan", model->string(), "--gpu", "480MiB", "-np", "1", "--json"});
+    // 718 MiB of CUDA runtime (start-up + cuBLAS for the F32 weights) + ~52 MiB at the model's
+    // 32768 context > 745 MiB; a shorter context fits. Flash attention pinned on: the tiny
+    // model's 32-wide heads have no CUDA kernel, so auto would turn it off.
+    auto r = run_gpumod({"plan", model->string(), "--gpu", "745MiB", "-np", "1", "--flash-attn",
+                         "on", "--json"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     const json j = json::parse(r.out);
     EXPECT_EQ(j.at("verdict"), "does_not_fit");
@@ -284,7 +287,8 @@ TEST(Plan, DoesNotFitOnASmallGpuAndRanksFallbacks)
     // llama-server would fit it itself (the context was not pinned): both are reported.
     EXPECT_TRUE(j.contains("fit"));
 
-    auto human = run_gpumod({"plan", model->string(), "--gpu", "480MiB", "-np", "1"});
+    auto human = run_gpumod(
+        {"plan", model->string(), "--gpu", "745MiB", "-np", "1", "--flash-attn", "on"});
     EXPECT_THAT(human.out, HasSubstr("does not fit"));
     EXPECT_THAT(human.out, HasSubstr("--ctx-size"));
 }

@@ -97,6 +97,15 @@ bool starts_with(std::string_view text, std::string_view prefix)
     return text.substr(0, prefix.size()) == prefix;
 }
 
+// A weight matrix ggml multiplies in F32, F16 or BF16 (not a quantized type): both dimensions
+// above 1, so norms, biases and per-head scalars do not count.
+bool is_float_matrix(const TensorInfo& t)
+{
+    const bool float_type =
+        t.type == TensorType::f32 || t.type == TensorType::f16 || t.type == TensorType::bf16;
+    return float_type && t.shape.size() >= 2 && t.shape[0] > 1 && t.shape[1] > 1;
+}
+
 } // namespace
 
 uint64_t SsmGeometry::conv_state_values() const
@@ -177,6 +186,7 @@ Result<ModelArchitecture> derive_architecture(const GgufHeader& header)
     std::vector<bool> has_ssm_tensor(n, false);
     bool has_output = false;
     uint64_t token_embd_rows = 0;
+    bool token_embd_float = false;
     for (const auto& t : header.tensors) {
         arch.tensor_bytes += t.byte_size;
         if (auto il = block_index(t.name)) {
@@ -200,19 +210,28 @@ Result<ModelArchitecture> derive_architecture(const GgufHeader& header)
             if (starts_with(suffix, "ssm_conv1d") || starts_with(suffix, "ssm_a")) {
                 has_ssm_tensor[*il] = true;
             }
+            if (is_float_matrix(t) && !starts_with(suffix, "ssm_") &&
+                suffix.find("norm") == std::string_view::npos) {
+                layer.float_matmul = true;
+            }
         } else if (starts_with(t.name, "token_embd.") || starts_with(t.name, "position_embd.")) {
             arch.token_embd_bytes += t.byte_size;
             if (t.name == "token_embd.weight" && t.shape.size() >= 2) {
                 token_embd_rows = t.shape[1];
+                token_embd_float = is_float_matrix(t);
             }
         } else {
             if (t.name == "output.weight") {
                 has_output = true;
+                arch.output_float_matmul = is_float_matrix(t);
             }
             arch.output_bytes += t.byte_size;
         }
     }
     arch.tied_embeddings = !has_output;
+    if (arch.tied_embeddings) {
+        arch.output_float_matmul = token_embd_float;
+    }
 
     if (auto v = get_u32(header, p + "vocab_size")) {
         arch.n_vocab = *v;

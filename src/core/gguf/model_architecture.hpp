@@ -31,6 +31,9 @@ struct LayerGeometry
     uint32_t n_ff = 0;       ///< dense FFN width (0: none or experts only)
     uint64_t weight_bytes = 0; ///< every blk.N tensor
     uint64_t expert_bytes = 0; ///< blk.N.ffn_*_exps tensors (moved by --n-cpu-moe)
+    /// A matrix of F32/F16/BF16 weights multiplied with activations (a router, an F16 block):
+    /// on CUDA, batches of such products go through cuBLAS, whose kernels load on first use.
+    bool float_matmul = false;
 };
 
 /// Recurrent state geometry (llama.cpp's ssm_* hparams).
@@ -72,6 +75,7 @@ struct ModelArchitecture
     bool tied_embeddings = false; ///< no output.weight: the output reuses token_embd
     uint64_t token_embd_bytes = 0;
     uint64_t output_bytes = 0; ///< output.weight, output_norm and other non-block tensors
+    bool output_float_matmul = false; ///< the output head (or tied embeddings) is F32/F16/BF16
     uint64_t tensor_bytes = 0; ///< every tensor
     std::vector<LayerGeometry> layers; ///< n_layer_all entries, nextn layers last
     std::vector<std::string> assumptions;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 #include <optional>
+#include <string>
 
 namespace gpumod::plan {
 
@@ -17,8 +18,10 @@ using gguf::TensorType;
 constexpr uint32_t k_ctx_pad = 256; // llama_context pads n_ctx (and n_ctx_seq) to 256
 constexpr uint64_t k_f32 = 4;
 // F32 n_embd rows per token in the host compute buffer of a GPU run: the gathered token rows
-// and the embeddings input (the main graph) and their copies for the split (measured: 4.00).
-constexpr uint32_t k_host_embd_rows = 4;
+// and the embeddings input (the main graph), on Vulkan also their copies for the split
+// (measured: 4.00 on Vulkan, 2.00 on CUDA; H200, 41 and 38 cells).
+constexpr uint32_t k_host_embd_rows_vulkan = 4;
+constexpr uint32_t k_host_embd_rows_cuda = 2;
 // The draft-mtp graph's host inputs: the gathered token rows and the hidden-state input.
 constexpr uint32_t k_mtp_host_embd_rows = 2;
 
@@ -521,6 +524,106 @@ uint64_t compute_bytes(const ModelArchitecture& model, const ContextShape& shape
     return bytes;
 }
 
+// Why llama.cpp's CUDA flash attention cannot run this model's attention with these cache
+// types, or nothing (ggml-cuda's kernel selection): head sizes 40-256 with V as wide as K,
+// 192/128 (GQA a multiple of 8), 320/256 (of 32), 512/512 and MLA's 576/512 (GQA of 2 and
+// more); K/V type pairs f16, bf16, q8_0 and q4_0, each with itself (other pairs need a
+// build with GGML_CUDA_FA_ALL_QUANTS).
+std::optional<std::string> cuda_fa_unsupported(const ModelArchitecture& model, TensorType type_k,
+                                               TensorType type_v)
+{
+    const bool pair_built = type_k == type_v &&
+                            (type_k == TensorType::f16 || type_k == TensorType::bf16 ||
+                             type_k == TensorType::q8_0 || type_k == TensorType::q4_0);
+    if (!pair_built) {
+        return fmt::format("llama.cpp's CUDA flash attention has no {}/{} K/V kernels unless "
+                           "built with GGML_CUDA_FA_ALL_QUANTS (use equal cache types: f16, "
+                           "q8_0 or q4_0)",
+                           gguf::tensor_type_info(type_k).name,
+                           gguf::tensor_type_info(type_v).name);
+    }
+    for (uint32_t il = 0; il < model.n_layer; ++il) {
+        const auto& layer = model.layers[il];
+        if (!layer.attention || layer.n_head_kv == 0) {
+            continue;
+        }
+        const uint32_t dk = layer.head_dim_k;
+        const uint32_t dv = model.is_mla() ? model.kv_lora_rank : layer.head_dim_v;
+        const uint32_t gqa = layer.n_head / layer.n_head_kv;
+        bool ok = false;
+        switch (dk) {
+        case 40: case 64: case 72: case 80: case 96: case 112: case 128: case 256:
+            ok = dv == dk;
+            break;
+        case 192:
+            ok = dv == 128 && gqa >= 2 && gqa % 8 == 0;
+            break;
+        case 320:
+            ok = dv == 256 && gqa >= 2 && gqa % 32 == 0;
+            break;
+        case 512:
+            ok = dv == 512 && gqa >= 2;
+            break;
+        case 576:
+            ok = dv == 512 && gqa >= 2;
+            break;
+        default:
+            break;
+        }
+        if (!ok) {
+            return fmt::format("llama.cpp's CUDA flash attention has no kernel for layer {}'s "
+                               "heads (K {}, V {}, {} query heads per KV head)",
+                               il, dk, dv, gqa);
+        }
+    }
+    return std::nullopt;
+}
+
+// CUDA flash attention with a quantized cache: for batches (the reserved worst case) the
+// tensor-core kernel reads K and V as F16, and ggml-cuda sizes the FLASH_ATTN_EXT output so
+// that F16 copies of the whole K/V views (every stream) sit behind it in the compute buffer
+// (its buffer type's get_alloc_size). V is a view of K for MLA: one copy. Live beside them:
+// the masks and four rows per token (layer input, Q, the attention output and one more
+// n_embd row). Measured on an H200 (CUDA 13): exact to 0.1 MiB for the 1024- and 2048-wide
+// llama models at 32768 and 4 x 32768 q8_0/q4_0 cells and for the tiny test models.
+uint64_t cuda_fa_f16_copy_peak(const ModelArchitecture& model, const ContextShape& shape,
+                               std::span<const uint32_t> layers, TensorType type_k,
+                               TensorType type_v)
+{
+    const bool k_quant = is_quantized(type_k);
+    const bool v_quant = is_quantized(type_v);
+    if (!k_quant && !v_quant) {
+        return 0;
+    }
+    const uint64_t t = shape.tokens;
+    bool full = false;
+    bool swa = false;
+    uint64_t copies = 0;
+    uint64_t rows = 0;
+    for (uint32_t il : layers) {
+        const auto& layer = model.layers[il];
+        if (!layer.attention) {
+            continue;
+        }
+        (layer.swa ? swa : full) = true;
+        const uint64_t values = cells_for(shape, layer) * layer.n_head_kv;
+        uint64_t layer_copies = k_quant ? values * layer.head_dim_k * 2 : 0;
+        if (v_quant && !model.is_mla()) {
+            layer_copies += values * layer.head_dim_v * 2;
+        }
+        copies = std::max(copies, layer_copies);
+        rows = std::max<uint64_t>(rows, 2 * uint64_t{model.n_embd} +
+                                            uint64_t{layer.n_head} *
+                                                (layer.head_dim_k + layer.head_dim_v));
+    }
+    if (copies == 0) {
+        return 0;
+    }
+    const uint64_t masks = (full ? uint64_t{shape.full_per_stream} * t * 2 : 0) +
+                           (swa ? uint64_t{shape.swa_per_stream} * t * 2 : 0);
+    return masks + t * rows * k_f32 + copies;
+}
+
 } // namespace
 
 std::string_view backend_name(Backend backend)
@@ -570,11 +673,34 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
     auto& notes = plan.notes;
 
     // Flash attention: auto resolves to on for the CPU backend and for CUDA/Vulkan on the
-    // head sizes these architectures use.
+    // head sizes these architectures use; llama.cpp turns it off when the GPU backend cannot
+    // run it (the op would land on the CPU), which the CUDA rules below predict.
     cfg.flash_attn = request.flash_attn != FlashAttn::off;
+    const bool cuda_layers = !gpus.empty() && gpus.front().backend == Backend::cuda &&
+                             request.n_gpu_layers != 0;
+    const std::optional<std::string> cuda_fa_gap =
+        cuda_layers && cfg.flash_attn
+            ? cuda_fa_unsupported(model, request.cache_type_k, request.cache_type_v)
+            : std::nullopt;
     if (request.flash_attn == FlashAttn::automatic) {
-        notes.push_back("--flash-attn auto predicted as on (the backend supports it for these "
-                        "head sizes)");
+        if (cuda_fa_gap) {
+            cfg.flash_attn = false;
+            notes.push_back(fmt::format("--flash-attn auto predicted as off: {}", *cuda_fa_gap));
+        } else {
+            notes.push_back("--flash-attn auto predicted as on (the backend supports it for "
+                            "these head sizes)");
+        }
+    } else if (cuda_fa_gap) {
+        notes.push_back(fmt::format("--flash-attn on with CUDA: {}; llama.cpp runs that "
+                                    "attention on the CPU (slow), and the split of the compute "
+                                    "buffers between GPU and host differs from this plan",
+                                    *cuda_fa_gap));
+    }
+    if (!cfg.flash_attn && is_quantized(request.cache_type_v) && cuda_fa_gap) {
+        return fail(fmt::format("a quantized V cache ({}) needs flash attention, and {}: "
+                                "llama-server would fail to load; use --cache-type-v f16",
+                                gguf::tensor_type_info(request.cache_type_v).name,
+                                *cuda_fa_gap));
     }
     if (!cfg.flash_attn && is_quantized(request.cache_type_v)) {
         return fail(fmt::format("a quantized V cache ({}) needs flash attention: llama-server "
@@ -695,10 +821,17 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
         const bool has_output = d == placement.output_device;
         const auto& layers = device_layers[d];
         uint64_t bytes = compute_bytes(model, shape, layers, has_output, dp.device.gpu);
+        if (dp.device.backend == Backend::cuda && cfg.flash_attn) {
+            bytes = std::max(bytes, cuda_fa_f16_copy_peak(model, shape, layers, cfg.cache_type_k,
+                                                          cfg.cache_type_v));
+        }
         if (d == placement.host && !gpus.empty()) {
             // With a GPU the host buffer holds the graph inputs; host layers (partial
             // offload) reuse it for their activations.
-            bytes = std::max(bytes, input_bytes(model, shape, k_host_embd_rows));
+            const bool cuda = gpus.front().backend == Backend::cuda;
+            bytes = std::max(bytes, input_bytes(model, shape,
+                                                cuda ? k_host_embd_rows_cuda
+                                                     : k_host_embd_rows_vulkan));
         }
         dp.components.compute_buffer += bytes;
     }
@@ -771,10 +904,14 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
                         "compute_buffer and output_buffer");
     }
 
-    // Runtime beyond the buffers: a per-backend constant on every GPU, plus scratch the GPU
-    // kernels allocate outside ggml's buffers (see docs/plan.md):
-    // - CUDA: the memory pool where flash attention converts quantized K/V of one layer to
-    //   F16 for batches (llama.cpp's CUDA FA; not measured here).
+    // Runtime beyond the buffers: a per-backend constant on every GPU, plus what the kernels
+    // load or allocate outside ggml's buffers (see docs/plan.md):
+    // - CUDA: the context and start-up (measured: 596-600 MiB beyond the buffers, nvidia-smi's
+    //   device delta, 35 cells on an H200), MMQ kernels after the first long prompt (+10 MiB),
+    //   and cuBLAS, whose kernels load on first use (+108 MiB after a long prompt when F16
+    //   weights are multiplied, +108 more without flash attention: bench/plan-accuracy/gpu/
+    //   results-cuda-load.md). Flash attention's F16 copies of a quantized cache are part of
+    //   the compute buffer (cuda_fa_f16_copy_peak).
     // - Vulkan: none for the usual head sizes (nvidia-smi on an H200 shows the same 57-66 MiB
     //   with q8_0/q4_0 caches as with F16), but MLA layers under flash attention use contiguous
     //   copies of the latent K (kv_lora_rank + rope) and V (kv_lora_rank) views of every
@@ -789,11 +926,17 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
             continue;
         }
         if (dp.device.backend == Backend::cuda) {
-            dp.components.runtime_overhead = k_cuda_runtime_overhead;
-        } else if (dp.device.backend == Backend::vulkan) {
-            dp.components.runtime_overhead = k_vulkan_runtime_overhead;
+            bool float_matmul = d == placement.output_device && model.output_float_matmul;
+            for (uint32_t il : device_layers[d]) {
+                float_matmul = float_matmul || model.layers[il].float_matmul;
+            }
+            dp.components.runtime_overhead =
+                k_cuda_runtime_overhead + (float_matmul ? k_cuda_cublas_kernels : 0) +
+                (cfg.flash_attn ? 0 : k_cuda_cublas_kernels);
+            continue;
         }
-        if (!cfg.flash_attn) {
+        dp.components.runtime_overhead = k_vulkan_runtime_overhead;
+        if (!cfg.flash_attn || !model.is_mla()) {
             continue;
         }
         uint64_t scratch = 0;
@@ -802,15 +945,9 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
             if (!layer.attention) {
                 continue;
             }
-            if (dp.device.backend == Backend::cuda && quantized_kv) {
-                scratch = std::max(scratch, per_stream_for(shape, layer) *
-                                                (uint64_t{layer.head_dim_k} + layer.head_dim_v) *
-                                                layer.n_head_kv * 2);
-            } else if (dp.device.backend == Backend::vulkan && model.is_mla()) {
-                const uint64_t row = uint64_t{layer.head_dim_k} + model.kv_lora_rank;
-                scratch = std::max(scratch, cells_for(shape, layer) * row * layer.n_head_kv *
-                                                (quantized_kv ? k_f32 : 2));
-            }
+            const uint64_t row = uint64_t{layer.head_dim_k} + model.kv_lora_rank;
+            scratch = std::max(scratch, cells_for(shape, layer) * row * layer.n_head_kv *
+                                            (quantized_kv ? k_f32 : 2));
         }
         dp.components.runtime_overhead += scratch;
     }

@@ -123,8 +123,14 @@ Result<MemoryPlan> plan_memory(const gguf::ModelArchitecture& model, const PlanR
 
 /// Calibrated per-backend constants (documented estimates in docs/plan.md).
 inline constexpr uint64_t k_mib = uint64_t{1} << 20U;
-/// CUDA context + cuBLAS workspace per GPU (Ollama's measured minimum, 457 MiB).
-inline constexpr uint64_t k_cuda_runtime_overhead = 457 * k_mib;
+/// CUDA context and llama-server's start-up per GPU beyond its buffers, plus the MMQ kernels
+/// loaded by the first long prompt: nvidia-smi's device delta minus the buffers was 596-600
+/// MiB over 35 cells on an H200 (CUDA 13.0, driver 580), +10 MiB after a long prompt
+/// (bench/plan-accuracy/gpu/results-cuda.md, results-cuda-load.md).
+inline constexpr uint64_t k_cuda_runtime_overhead = 610 * k_mib;
+/// cuBLAS kernels loaded on first use: once F32/F16/BF16 weights are multiplied with a batch,
+/// and again without flash attention (KQ and KQV products): +108 MiB each after a long prompt.
+inline constexpr uint64_t k_cuda_cublas_kernels = 108 * k_mib;
 /// The llama-server process beyond its buffers on the host (code, tokenizer tables, graph
 /// metadata, allocator slack): a tiny model's server has ~24 MiB RSS for ~10 MiB of buffers.
 inline constexpr uint64_t k_host_runtime_overhead = 12 * k_mib;
