@@ -464,6 +464,55 @@ TEST(MemoryModel, CudaFlashAttentionCopiesAndRuntime)
     }));
 }
 
+// CUDA with host weights (partial offload, -ngl 0, --n-cpu-moe): op offload runs the batched
+// products on the GPU, which holds the full graph plus a copy of the largest host weight;
+// the host keeps the inputs only. Cells of bench/plan-accuracy/gpu/observations-cuda.jsonl
+// (the 24-block 2048-wide model at 16384 F16 cells with flash attention: 86.0 MiB on the GPU
+// for -ngl 0 and 13, 24.0 MiB on the host).
+TEST(MemoryModel, CudaOpOffloadOfHostWeights)
+{
+    DeviceSpec cuda = vulkan_h200();
+    cuda.backend = Backend::cuda;
+    const std::span<const DeviceSpec> gpus(&cuda, 1);
+    constexpr uint64_t k_ffn = uint64_t{2048} * 5632 * 2; // one F16 FFN matrix, 22 MiB
+    HeaderBuilder b("llama");
+    b.u32("block_count", 24).u32("embedding_length", 2048).u32("attention.head_count", 16)
+        .u32("attention.head_count_kv", 4).u32("feed_forward_length", 5632)
+        .u32("context_length", 32768).u32("vocab_size", 450);
+    for (int il = 0; il < 24; ++il) {
+        b.tensor("blk." + std::to_string(il) + ".ffn_up.weight", k_ffn, {2048, 5632});
+    }
+    const auto arch = arch_of(b);
+    PlanRequest r;
+    r.n_ctx = 16384;
+    r.parallel = 1;
+    r.flash_attn = FlashAttn::on;
+    r.n_gpu_layers = -1;
+    auto full = plan_memory(arch, r, gpus);
+    ASSERT_TRUE(full);
+    const uint64_t full_gpu = full->devices[0].components.compute_buffer;
+    const uint64_t full_host = full->devices[1].components.compute_buffer;
+    EXPECT_NEAR(mib(full_gpu), 61.01, 6.1); // within the 10% target (the model reads 64.0)
+    EXPECT_NEAR(mib(full_host), 24.01, 0.1);
+    for (int32_t ngl : {0, 13}) {
+        r.n_gpu_layers = ngl;
+        auto part = plan_memory(arch, r, gpus);
+        ASSERT_TRUE(part);
+        // With -ngl 0 the output stays on the host, and its logits row with it.
+        const uint64_t logits = ngl == 0 ? uint64_t{450} * 4 : 0;
+        EXPECT_EQ(part->devices[0].components.compute_buffer, full_gpu + k_ffn - logits) << ngl;
+        EXPECT_EQ(part->devices[1].components.compute_buffer, full_host) << ngl;
+        EXPECT_TRUE(std::ranges::any_of(part->notes, [](const std::string& n) {
+            return n.find("op offload") != std::string::npos;
+        }));
+    }
+    // Vulkan keeps the host layers' activations on the host (not measured otherwise).
+    const DeviceSpec vk[] = {vulkan_h200()};
+    auto vk_part = plan_memory(arch, r, vk);
+    ASSERT_TRUE(vk_part);
+    EXPECT_GT(vk_part->devices[1].components.compute_buffer, full_host);
+}
+
 // --flash-attn auto on CUDA follows ggml-cuda's kernel selection: llama.cpp turns flash
 // attention off when the op would land on the CPU (head sizes, K/V type pairs).
 TEST(MemoryModel, CudaFlashAttentionAutoFollowsKernelCoverage)

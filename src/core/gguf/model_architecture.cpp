@@ -202,6 +202,10 @@ Result<ModelArchitecture> derive_architecture(const GgufHeader& header)
             const auto suffix = tensor_suffix(t.name);
             if (suffix.find("_exps") != std::string_view::npos) {
                 layer.expert_bytes += t.byte_size;
+                layer.largest_expert_bytes = std::max(layer.largest_expert_bytes, t.byte_size);
+            }
+            if (t.shape.size() >= 2 && t.shape[0] > 1 && t.shape[1] > 1) {
+                layer.largest_matrix_bytes = std::max(layer.largest_matrix_bytes, t.byte_size);
             }
             if (starts_with(suffix, "attn_k") || starts_with(suffix, "attn_qkv") ||
                 starts_with(suffix, "attn_kv_a_mqa") || starts_with(suffix, "attn_kv_b")) {

@@ -34,6 +34,8 @@ struct LayerGeometry
     /// A matrix of F32/F16/BF16 weights multiplied with activations (a router, an F16 block):
     /// on CUDA, batches of such products go through cuBLAS, whose kernels load on first use.
     bool float_matmul = false;
+    uint64_t largest_matrix_bytes = 0; ///< the block's largest weight of 2+ dimensions
+    uint64_t largest_expert_bytes = 0; ///< its largest ffn_*_exps tensor (all experts)
 };
 
 /// Recurrent state geometry (llama.cpp's ssm_* hparams).

@@ -819,7 +819,60 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
     host_plan.output_buffer += uint64_t{model.n_vocab} * cfg.n_seq * k_f32;
 
     // Compute buffers.
-    for (std::size_t d = 0; d < plan.devices.size(); ++d) {
+    // CUDA with weights in host memory (partial offload, --n-cpu-moe, even -ngl 0): ggml's
+    // scheduler offloads batched products of host weights to the GPU (op offload, on by
+    // default), so the GPU holding the output runs the whole graph: its compute buffer is
+    // that of a full offload plus a copy of the largest host weight uploaded per product, and
+    // the host buffer holds only the inputs (H200: -ngl 0 / 1 / 13 of a 24-block 2 GB model
+    // measured 86.0 / 85.1 / 86.0 MiB on the GPU, the full-offload 61 MiB plus its 22 MiB FFN
+    // matrix, and 24.0 MiB on the host, as with -ngl 99).
+    uint64_t host_matrix = 0;
+    for (uint32_t il = 0; il < model.n_layer; ++il) {
+        const auto& layer = model.layers[il];
+        if (placement.layer_device[il] == placement.host) {
+            host_matrix = std::max(host_matrix, layer.largest_matrix_bytes);
+        } else if (il < request.n_cpu_moe) {
+            host_matrix = std::max(host_matrix, layer.largest_expert_bytes);
+        }
+    }
+    const bool cuda_op_offload =
+        !gpus.empty() && gpus.front().backend == Backend::cuda && host_matrix > 0;
+    const std::size_t offload_device =
+        placement.output_device != placement.host ? placement.output_device : 0;
+    std::vector<uint32_t> main_layers;
+    for (uint32_t il = 0; il < model.n_layer; ++il) {
+        main_layers.push_back(il);
+    }
+    for (std::size_t d = 0; cuda_op_offload && d < plan.devices.size(); ++d) {
+        auto& dp = plan.devices[d];
+        if (d == placement.host) {
+            dp.components.compute_buffer +=
+                input_bytes(model, shape, k_host_embd_rows_cuda);
+            continue;
+        }
+        if (d != offload_device) {
+            dp.components.compute_buffer +=
+                compute_bytes(model, shape, device_layers[d], false, true);
+            continue;
+        }
+        // The output's product has one row per output (fewer than op offload's 32-row
+        // minimum): it stays where the output weight is.
+        uint64_t bytes = compute_bytes(model, shape, main_layers,
+                                       placement.output_device == offload_device, true);
+        if (cfg.flash_attn) {
+            bytes = std::max(bytes, cuda_fa_f16_copy_peak(model, shape, main_layers,
+                                                          cfg.cache_type_k, cfg.cache_type_v));
+        }
+        dp.components.compute_buffer += bytes + host_matrix;
+    }
+    if (cuda_op_offload) {
+        notes.push_back(fmt::format(
+            "CUDA op offload: batches multiply host weights on GPU {} (a copy of the largest, "
+            "{:.1f} MiB, in its compute buffer; llama-server --no-op-offload keeps them on the "
+            "CPU)",
+            offload_device, static_cast<double>(host_matrix) / static_cast<double>(k_mib)));
+    }
+    for (std::size_t d = 0; !cuda_op_offload && d < plan.devices.size(); ++d) {
         auto& dp = plan.devices[d];
         const bool has_output = d == placement.output_device;
         const auto& layers = device_layers[d];
