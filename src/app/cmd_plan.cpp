@@ -276,6 +276,7 @@ json config_json(const plan::ResolvedConfig& c)
                 {"n_batch", c.n_batch},
                 {"n_ubatch", c.n_ubatch},
                 {"swa_full", c.swa_full},
+                {"op_offload", c.op_offload},
                 {"cache_type_k_draft", gguf::tensor_type_info(c.draft_cache_type_k).name},
                 {"cache_type_v_draft", gguf::tensor_type_info(c.draft_cache_type_v).name}};
 }
@@ -493,6 +494,7 @@ int cmd_plan(const GlobalOptions& global, const PlanOptions& options, std::ostre
         request.kv_unified = *options.kv_unified;
     }
     request.swa_full = request.swa_full || options.swa_full;
+    request.op_offload = request.op_offload && !options.no_op_offload;
 
     std::vector<std::string> extra_notes;
     std::optional<fs::path> model_draft = options.model_draft;

@@ -103,6 +103,7 @@ struct PlanOptions
     std::optional<uint32_t> n_ubatch;        ///< -ub: physical batch (default 512)
     std::optional<bool> kv_unified;          ///< --kv-unified / --no-kv-unified
     bool swa_full = false;                   ///< --swa-full: full-size SWA cache
+    bool no_op_offload = false;              ///< --no-op-offload: host weights stay on the CPU
     std::optional<std::filesystem::path> model_draft;
     std::optional<std::filesystem::path> mmproj;
     std::optional<std::string> gpu;          ///< auto, a size ("24GB"), or a card ("rtx4090")

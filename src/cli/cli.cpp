@@ -152,6 +152,8 @@ int run(int argc, char** argv)
         "--no-kv-unified", [&](int64_t) { plan.kv_unified = false; },
         "one KV buffer per slot; also -no-kvu");
     plan_cmd->add_flag("--swa-full", plan.swa_full, "full-size cache for sliding-window layers");
+    plan_cmd->add_flag("--no-op-offload", plan.no_op_offload,
+                       "keep batched products of host weights on the CPU (partial offload)");
     plan_cmd->add_option("--model-draft", plan.model_draft, "draft model for draft-simple; also -md");
     plan_cmd->add_option("--mmproj", plan.mmproj, "multimodal projector file");
     plan_cmd->add_option("--gpu", plan.gpu,

@@ -201,6 +201,7 @@ TEST(FitParamsInvocation, TheEstimateGetsTheResolvedConfigurationExplicitly)
     q.config.n_batch = 1024;
     q.config.n_ubatch = 256;
     q.config.swa_full = true;
+    q.config.op_offload = false;
     const auto inv = fit_params_invocation(q);
     const auto& a = inv.estimate_args;
     EXPECT_EQ(value_of(a, "-m"), "/models/m.gguf");
@@ -215,6 +216,7 @@ TEST(FitParamsInvocation, TheEstimateGetsTheResolvedConfigurationExplicitly)
     EXPECT_EQ(value_of(a, "-b"), "1024");
     EXPECT_EQ(value_of(a, "-ub"), "256");
     EXPECT_TRUE(has(a, "--swa-full"));
+    EXPECT_TRUE(has(a, "--no-op-offload"));
     EXPECT_FALSE(has(a, "-dev"));
     EXPECT_TRUE(inv.fit_args.empty());
     EXPECT_TRUE(inv.not_passed.empty());
@@ -232,6 +234,7 @@ TEST(FitParamsInvocation, AUnifiedCacheOfSeveralSlotsIsAskedAsOneSlotAndSaidSo)
     EXPECT_EQ(value_of(inv.estimate_args, "-fa"), "off");
     EXPECT_FALSE(has(inv.estimate_args, "-ncmoe")); // none asked
     EXPECT_FALSE(has(inv.estimate_args, "--swa-full"));
+    EXPECT_FALSE(has(inv.estimate_args, "--no-op-offload"));
     ASSERT_EQ(inv.not_passed.size(), 1U);
     EXPECT_THAT(inv.not_passed[0], HasSubstr("--kv-unified"));
     EXPECT_THAT(inv.not_passed[0], HasSubstr("4 slots"));

@@ -506,6 +506,13 @@ TEST(MemoryModel, CudaOpOffloadOfHostWeights)
             return n.find("op offload") != std::string::npos;
         }));
     }
+    // --no-op-offload: the host runs its layers, the GPU only its own.
+    r.op_offload = false;
+    auto kept = plan_memory(arch, r, gpus);
+    ASSERT_TRUE(kept);
+    EXPECT_LE(kept->devices[0].components.compute_buffer, full_gpu); // no weight copy
+    EXPECT_GT(kept->devices[1].components.compute_buffer, full_host);
+    r.op_offload = true;
     // Vulkan keeps the host layers' activations on the host (not measured otherwise).
     const DeviceSpec vk[] = {vulkan_h200()};
     auto vk_part = plan_memory(arch, r, vk);

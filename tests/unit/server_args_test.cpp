@@ -115,13 +115,14 @@ TEST(ServerArgs, MemoryFlagsInExtraArgsCountToo)
     auto p = minimal();
     p.llamacpp.extra_args = {
         "--ctx-size=4096", "-ub",   "256", "-b",     "1024", "--swa-full", "-ctkd", "q8_0",
-        "--no-kv-unified", "--fit", "off", "--temp", "0.6"};
+        "--no-kv-unified", "--fit", "off", "--temp", "0.6", "--no-op-offload"};
     const auto a = args_of(p);
     EXPECT_EQ(a.request.n_ctx, 4096U);
     EXPECT_TRUE(a.ctx_pinned);
     EXPECT_EQ(a.request.n_ubatch, 256U);
     EXPECT_EQ(a.request.n_batch, 1024U);
     EXPECT_TRUE(a.request.swa_full);
+    EXPECT_FALSE(a.request.op_offload);
     EXPECT_EQ(a.request.draft_cache_type_k, gguf::TensorType::q8_0);
     EXPECT_EQ(a.request.kv_unified, std::optional<bool>(false));
     EXPECT_FALSE(a.fit);

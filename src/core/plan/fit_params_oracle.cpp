@@ -192,6 +192,9 @@ void add_shared_flags(std::vector<std::string>& args, const ResolvedConfig& c, b
     if (c.swa_full) {
         args.emplace_back("--swa-full");
     }
+    if (!c.op_offload) {
+        args.emplace_back("--no-op-offload");
+    }
 }
 
 } // namespace

@@ -733,6 +733,7 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
     cfg.spec_draft_n_max = request.spec_draft_n_max;
     cfg.n_cpu_moe = request.n_cpu_moe;
     cfg.swa_full = request.swa_full;
+    cfg.op_offload = request.op_offload;
     cfg.draft_cache_type_k = request.draft_cache_type_k;
     cfg.draft_cache_type_v = request.draft_cache_type_v;
     const uint32_t draft_tokens = request.spec_type == SpecType::none ? 0 : request.spec_draft_n_max;
@@ -835,8 +836,8 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
             host_matrix = std::max(host_matrix, layer.largest_expert_bytes);
         }
     }
-    const bool cuda_op_offload =
-        !gpus.empty() && gpus.front().backend == Backend::cuda && host_matrix > 0;
+    const bool cuda_op_offload = cfg.op_offload && !gpus.empty() &&
+                                 gpus.front().backend == Backend::cuda && host_matrix > 0;
     const std::size_t offload_device =
         placement.output_device != placement.host ? placement.output_device : 0;
     std::vector<uint32_t> main_layers;

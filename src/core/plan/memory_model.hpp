@@ -90,6 +90,7 @@ struct ResolvedConfig
     uint32_t n_ubatch = 512;
     uint32_t n_outputs_max = 1;
     bool swa_full = false;     ///< --swa-full: SWA layers keep the whole context
+    bool op_offload = true;    ///< host weights' batched products run on a GPU
     gguf::TensorType draft_cache_type_k = gguf::TensorType::f16; ///< -ctkd (draft contexts)
     gguf::TensorType draft_cache_type_v = gguf::TensorType::f16; ///< -ctvd
     uint32_t kv_cells = 0;     ///< cells of full-attention layers (all streams)

@@ -43,6 +43,7 @@ struct PlanRequest
     uint32_t n_batch = 2048;
     uint32_t n_ubatch = 512;
     bool swa_full = false;
+    bool op_offload = true; ///< --no-op-offload: batched products of host weights stay on the CPU
     SpecType spec_type = SpecType::none;
     uint32_t spec_draft_n_max = 3;
     gguf::TensorType draft_cache_type_k = gguf::TensorType::f16; ///< -ctkd

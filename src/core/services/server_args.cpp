@@ -223,6 +223,10 @@ LlamaServerArgs parse_llama_server_args(std::span<const std::string> args)
             r.n_ubatch = walk.integer<uint32_t>().value_or(r.n_ubatch);
         } else if (f == "--swa-full") {
             r.swa_full = true;
+        } else if (f == "--no-op-offload") {
+            r.op_offload = false;
+        } else if (f == "--op-offload") {
+            r.op_offload = true;
         } else if (f == "--spec-type") {
             if (auto v = walk.value()) {
                 spec_type = spec_type_of(*v, walk);
