@@ -208,7 +208,9 @@ TEST_F(ServiceCli, IsolateRestoreAndFollowLogs)
 
     // `logs -f` follows until the service stops, then exits by itself.
     posix::SpawnOptions follow;
-    follow.argv = {GPUMOD_BINARY, "service", "logs", "chat", "-f", "-n", "1"};
+    // A tail long enough to hold the start-up lines whatever the server printed after them
+    // (with "-n 1" the test raced the server's idle-slot lines).
+    follow.argv = {GPUMOD_BINARY, "service", "logs", "chat", "-f", "-n", "500"};
     follow.env_overrides = m_env;
     follow.stdout_target = posix::OutputTarget::pipe();
     follow.stderr_target = posix::OutputTarget::null();
@@ -223,6 +225,8 @@ TEST_F(ServiceCli, IsolateRestoreAndFollowLogs)
     ASSERT_TRUE(ended);
     EXPECT_TRUE(ended->success());
     EXPECT_THAT(followed, HasSubstr("listening on"));
+    // Lines written after the follower started: the server's shutdown, then logs -f ends.
+    EXPECT_THAT(followed, HasSubstr("cleaning up before exit"));
 
     auto restored = run({"isolate", "--restore", "--json"});
     ASSERT_EQ(restored.exit_code, 0) << restored.err;
