@@ -679,8 +679,9 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
     // head sizes these architectures use; llama.cpp turns it off when the GPU backend cannot
     // run it (the op would land on the CPU), which the CUDA rules below predict.
     cfg.flash_attn = request.flash_attn != FlashAttn::off;
-    const bool cuda_layers = !gpus.empty() && gpus.front().backend == Backend::cuda &&
-                             request.n_gpu_layers != 0;
+    // The GPUs share one backend (--backend): CUDA's rules apply to all of them or none.
+    const bool cuda_gpus = !gpus.empty() && gpus.front().backend == Backend::cuda;
+    const bool cuda_layers = cuda_gpus && request.n_gpu_layers != 0;
     const std::optional<std::string> cuda_fa_gap =
         cuda_layers && cfg.flash_attn
             ? cuda_fa_unsupported(model, request.cache_type_k, request.cache_type_v)
@@ -836,35 +837,39 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
             host_matrix = std::max(host_matrix, layer.largest_expert_bytes);
         }
     }
-    const bool cuda_op_offload = cfg.op_offload && !gpus.empty() &&
-                                 gpus.front().backend == Backend::cuda && host_matrix > 0;
+    const bool cuda_op_offload = cfg.op_offload && cuda_gpus && host_matrix > 0;
     const std::size_t offload_device =
         placement.output_device != placement.host ? placement.output_device : 0;
-    std::vector<uint32_t> main_layers;
-    for (uint32_t il = 0; il < model.n_layer; ++il) {
-        main_layers.push_back(il);
-    }
-    for (std::size_t d = 0; cuda_op_offload && d < plan.devices.size(); ++d) {
+    std::vector<uint32_t> main_layers(model.n_layer);
+    std::iota(main_layers.begin(), main_layers.end(), 0U);
+    const uint32_t host_embd_rows = cuda_gpus ? k_host_embd_rows_cuda : k_host_embd_rows_vulkan;
+    for (std::size_t d = 0; d < plan.devices.size(); ++d) {
         auto& dp = plan.devices[d];
-        if (d == placement.host) {
-            dp.components.compute_buffer +=
-                input_bytes(model, shape, k_host_embd_rows_cuda);
+        if (cuda_op_offload && d == placement.host) {
+            dp.components.compute_buffer += input_bytes(model, shape, host_embd_rows);
             continue;
         }
-        if (d != offload_device) {
-            dp.components.compute_buffer +=
-                compute_bytes(model, shape, device_layers[d], false, true);
-            continue;
-        }
+        const bool runs_all = cuda_op_offload && d == offload_device;
+        const auto& layers = runs_all ? main_layers : device_layers[d];
         // The output's product has one row per output (fewer than op offload's 32-row
         // minimum): it stays where the output weight is.
-        uint64_t bytes = compute_bytes(model, shape, main_layers,
-                                       placement.output_device == offload_device, true);
-        if (cfg.flash_attn) {
-            bytes = std::max(bytes, cuda_fa_f16_copy_peak(model, shape, main_layers,
-                                                          cfg.cache_type_k, cfg.cache_type_v));
+        uint64_t bytes =
+            compute_bytes(model, shape, layers, d == placement.output_device, dp.device.gpu);
+        // Under op offload only the offloading GPU is given the F16 copies (the other GPUs'
+        // attention was not measured that way).
+        if (dp.device.backend == Backend::cuda && cfg.flash_attn &&
+            (!cuda_op_offload || runs_all)) {
+            bytes = std::max(bytes, cuda_fa_f16_copy_peak(model, shape, layers, cfg.cache_type_k,
+                                                          cfg.cache_type_v));
         }
-        dp.components.compute_buffer += bytes + host_matrix;
+        if (runs_all) {
+            bytes += host_matrix;
+        } else if (d == placement.host && !gpus.empty()) {
+            // With a GPU the host buffer holds the graph inputs; host layers (partial
+            // offload) reuse it for their activations.
+            bytes = std::max(bytes, input_bytes(model, shape, host_embd_rows));
+        }
+        dp.components.compute_buffer += bytes;
     }
     if (cuda_op_offload) {
         notes.push_back(fmt::format(
@@ -872,25 +877,6 @@ Result<MemoryPlan> plan_memory(const ModelArchitecture& model, const PlanRequest
             "{:.1f} MiB, in its compute buffer; llama-server --no-op-offload keeps them on the "
             "CPU)",
             offload_device, static_cast<double>(host_matrix) / static_cast<double>(k_mib)));
-    }
-    for (std::size_t d = 0; !cuda_op_offload && d < plan.devices.size(); ++d) {
-        auto& dp = plan.devices[d];
-        const bool has_output = d == placement.output_device;
-        const auto& layers = device_layers[d];
-        uint64_t bytes = compute_bytes(model, shape, layers, has_output, dp.device.gpu);
-        if (dp.device.backend == Backend::cuda && cfg.flash_attn) {
-            bytes = std::max(bytes, cuda_fa_f16_copy_peak(model, shape, layers, cfg.cache_type_k,
-                                                          cfg.cache_type_v));
-        }
-        if (d == placement.host && !gpus.empty()) {
-            // With a GPU the host buffer holds the graph inputs; host layers (partial
-            // offload) reuse it for their activations.
-            const bool cuda = gpus.front().backend == Backend::cuda;
-            bytes = std::max(bytes, input_bytes(model, shape,
-                                                cuda ? k_host_embd_rows_cuda
-                                                     : k_host_embd_rows_vulkan));
-        }
-        dp.components.compute_buffer += bytes;
     }
 
     // The draft-mtp context: its own KV for the nextn layers (draft cache types), a compute
